@@ -1,0 +1,55 @@
+// xact — configuration macros shared by every header.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+/// Forces inlining of kernels; everything reachable from a per-ISA translation unit is
+/// inlined or templated so differently compiled copies can never be merged by the linker.
+#ifndef XACT_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define XACT_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define XACT_INLINE __forceinline
+#else
+#define XACT_INLINE inline
+#endif
+#endif
+
+/// Placed after a lambda's parameter list to force-inline it into the kernel loop.
+#ifndef XACT_LAMBDA_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define XACT_LAMBDA_INLINE __attribute__((always_inline))
+#else
+#define XACT_LAMBDA_INLINE
+#endif
+#endif
+
+/// 1 when C++ exceptions are enabled. Argument errors then throw std::invalid_argument;
+/// otherwise they go to XACT_ERROR_HANDLER (default: message on stderr, then std::abort()).
+#ifndef XACT_HAS_EXCEPTIONS
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define XACT_HAS_EXCEPTIONS 1
+#else
+#define XACT_HAS_EXCEPTIONS 0
+#endif
+#endif
+
+namespace xact::detail {
+
+/// Reports a violated precondition of a public call. The check runs once per call, before
+/// anything is written, so a caller that catches the exception sees its outputs unchanged.
+[[noreturn]] inline void invalid_argument(const char* message) {
+#if defined(XACT_ERROR_HANDLER)
+    XACT_ERROR_HANDLER(message);
+    std::abort();
+#elif XACT_HAS_EXCEPTIONS
+    throw std::invalid_argument(message);
+#else
+    std::fprintf(stderr, "xact: invalid argument: %s\n", message);
+    std::abort();
+#endif
+}
+
+} // namespace xact::detail

@@ -1,0 +1,148 @@
+// xact — the one place that knows xsimd versions (8.1 … 14).
+//
+// Every kernel in xact is written once, as a template over T = float, double or
+// xsimd::batch<float|double, A>. The helpers here give scalars and batches the same
+// vocabulary (select, fma, bit casts, reductions) so that one body compiles to both and the
+// scalar path gives results bitwise identical to the SIMD path.
+#pragma once
+
+#include "../config.hpp"
+
+#include <xsimd/xsimd.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+/// 1 when the target has fused multiply-add instructions. Then detail::fma is a single
+/// rounding for scalars and batches alike; otherwise it is a*b+c in both (the compiler cannot
+/// contract without FMA instructions), so scalar and SIMD paths still agree bitwise.
+#ifndef XACT_HAS_FMA
+#if defined(__FMA__) || defined(__AVX2__) && defined(_MSC_VER)
+#define XACT_HAS_FMA 1
+#else
+#define XACT_HAS_FMA 0
+#endif
+#endif
+
+namespace xact::detail {
+
+// ---------------------------------------------------------------- traits
+
+template <class T>
+struct simd_traits {
+    using scalar = T;
+    static constexpr std::size_t width = 1;
+    static constexpr bool is_batch = false;
+};
+template <class T, class A>
+struct simd_traits<xsimd::batch<T, A>> {
+    using scalar = T;
+    static constexpr std::size_t width = xsimd::batch<T, A>::size;
+    static constexpr bool is_batch = true;
+};
+
+/// The element type of T: T itself for scalars, T::value_type for batches.
+template <class T>
+using scalar_t = typename simd_traits<T>::scalar;
+
+template <class T>
+inline constexpr bool is_batch_v = simd_traits<T>::is_batch;
+
+/// T = float or double: the element types xact computes with.
+template <class T>
+inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+/// A value of T with every lane equal to v (v converted to the element type once).
+template <class T, class V>
+XACT_INLINE T splat(V v) noexcept {
+    return T(static_cast<scalar_t<T>>(v));
+}
+
+// ---------------------------------------------------------------- select and masks
+
+/// m ? a : b, lane by lane. For scalars m is bool; for batches a batch_bool.
+template <class T>
+XACT_INLINE T select(bool m, T a, T b) noexcept {
+    return m ? a : b;
+}
+template <class T, class A>
+XACT_INLINE xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& m,
+                                      const xsimd::batch<T, A>& a,
+                                      const xsimd::batch<T, A>& b) noexcept {
+    return xsimd::select(m, a, b);
+}
+
+/// True where x is NaN.
+template <class T>
+XACT_INLINE auto is_nan(const T& x) noexcept {
+    return x != x;
+}
+
+/// v, except where x is NaN: there x itself. Piecewise functions whose pieces are constants
+/// use this so that NaN in gives NaN out in every code path.
+template <class T>
+XACT_INLINE T nan_or(const T& x, const T& v) noexcept {
+    return detail::select(detail::is_nan(x), x, v);
+}
+
+// ---------------------------------------------------------------- arithmetic
+
+/// a * b + c, written explicitly. One rounding where the target has FMA, two otherwise;
+/// the same in the scalar and SIMD paths of one build (see XACT_HAS_FMA).
+template <class T>
+XACT_INLINE T fma(const T& a, const T& b, const T& c) noexcept {
+#if XACT_HAS_FMA
+    if constexpr (is_batch_v<T>) {
+        return xsimd::fma(a, b, c);
+    } else {
+        return std::fma(a, b, c); // fmaf for float: one rounding in float, like the batch
+    }
+#else
+    // Without FMA instructions the compiler has nothing to contract this into.
+    return a * b + c;
+#endif
+}
+
+/// The exact product a*b as hi + lo (hi = the rounded product). Needs no overflow in a*b and
+/// no underflow in lo; with FMA it is one multiply and one fma, otherwise Dekker's splitting.
+template <class T>
+XACT_INLINE void two_product(const T& a, const T& b, T& hi, T& lo) noexcept {
+    hi = a * b;
+#if XACT_HAS_FMA
+    lo = detail::fma(a, b, -hi);
+#else
+    using S = scalar_t<T>;
+    const T split = splat<T>(std::is_same_v<S, float> ? 4097.0 : 134217729.0); // 2^k + 1
+    const T ca = split * a, cb = split * b;
+    const T ah = ca - (ca - a), bh = cb - (cb - b);
+    const T al = a - ah, bl = b - bh;
+    lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+// ---------------------------------------------------------------- memory
+
+template <class T, class A>
+XACT_INLINE xsimd::batch<T, A> load(const T* p) noexcept {
+    return xsimd::batch<T, A>::load_unaligned(p);
+}
+template <class T, class A>
+XACT_INLINE void store(T* p, const xsimd::batch<T, A>& v) noexcept {
+    v.store_unaligned(p);
+}
+
+/// Sum of the lanes of v, added in lane order 0, 1, … so the result does not depend on the
+/// xsimd version or the shuffle pattern of a horizontal add.
+template <class T, class A>
+XACT_INLINE T reduce_add_ordered(const xsimd::batch<T, A>& v) noexcept {
+    alignas(64) T lanes[xsimd::batch<T, A>::size];
+    v.store_unaligned(lanes);
+    T s = lanes[0];
+    for (std::size_t i = 1; i < xsimd::batch<T, A>::size; ++i) s += lanes[i];
+    return s;
+}
+
+} // namespace xact::detail

@@ -1,0 +1,203 @@
+// xact — piecewise-linear activations: identity, relu, relu6, leaky_relu, hardtanh,
+// hard_sigmoid, hard_swish.
+//
+// Every functor is a small value type. Its members are templates over T = float, double or
+// xsimd::batch<float|double, A>; one body serves the scalar and the SIMD path, which
+// therefore agree bitwise. Common contract (spec.md §1):
+//   - NaN in gives NaN out, for f and for every derivative;
+//   - ±inf gives the mathematical limit;
+//   - derivatives at kinks follow one convention, listed per function;
+//   - double parameters are rounded once to the element type (as frameworks store them),
+//     and results are then exact: bitwise equal to the formula evaluated in T.
+#pragma once
+
+#include "../detail/simd.hpp"
+
+#include <cmath>
+
+namespace xact {
+
+namespace detail {
+/// 1/6 rounded to the element type.
+template <class T>
+XACT_INLINE T one_sixth() noexcept {
+    return splat<T>(scalar_t<T>(1) / scalar_t<T>(6));
+}
+
+/// x > 0 ? x : a*x — the body of leaky_relu and of PReLU (a already in T).
+template <class T>
+XACT_INLINE T leaky(const T& x, const T& a) noexcept {
+    return detail::select(x > T(0), x, x * a);
+}
+
+/// x > 0 ? 1 : a (NaN for NaN) — the derivative of detail::leaky(x, a) in x.
+template <class T>
+XACT_INLINE T leaky_derivative(const T& x, const T& a) noexcept {
+    return detail::nan_or(x, detail::select(x > T(0), splat<T>(1), a));
+}
+} // namespace detail
+
+/// f(x) = x; f'(x) = 1 (NaN for NaN). Exact.
+struct identity {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        return x;
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        return detail::nan_or(x, detail::splat<T>(1));
+    }
+    /// From y = x: 1 (NaN for NaN).
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return derivative(y);
+    }
+};
+
+/// f(x) = x > 0 ? x : +0 (relu(-0) = +0); f'(x) = x > 0 ? 1 : 0, so relu'(0) = 0. Exact.
+struct relu {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        // Not a SIMD max: max(x, 0) drops a NaN depending on the operand order.
+        return detail::select(x <= T(0), T(0), x);
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        return detail::nan_or(x, detail::select(x > T(0), detail::splat<T>(1), T(0)));
+    }
+    /// From y = relu(x): y > 0 ? 1 : 0.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return derivative(y);
+    }
+};
+
+/// f(x) = min(max(x, 0), 6) (relu6(-0) = +0); f'(x) = 0 < x < 6 ? 1 : 0, so
+/// relu6'(0) = relu6'(6) = 0. Exact.
+struct relu6 {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T six = detail::splat<T>(6);
+        return detail::select(x <= T(0), T(0), detail::select(x > six, six, x));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T inside = detail::select(x > T(0), detail::splat<T>(1), T(0));
+        return detail::nan_or(x, detail::select(x < detail::splat<T>(6), inside, T(0)));
+    }
+    /// From y = relu6(x): 0 < y < 6 ? 1 : 0.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return derivative(y);
+    }
+};
+
+/// f(x) = x > 0 ? x : alpha*x (sign of zero kept); f'(x) = x > 0 ? 1 : alpha, so
+/// leaky_relu'(0) = alpha. Exact: alpha is rounded to T, then x * alpha rounds once.
+struct leaky_relu {
+    double alpha = 0.01;
+
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        return detail::leaky(x, detail::splat<T>(alpha));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        return detail::leaky_derivative(x, detail::splat<T>(alpha));
+    }
+    /// From y = leaky_relu(x): y > 0 ? 1 : alpha. Needs alpha >= 0 (else the sign of y does
+    /// not tell the side of the kink); the array calls check this.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return derivative(y);
+    }
+    /// Precondition of backward_from_output, checked once per array call.
+    void check_from_output() const {
+        if (!(alpha >= 0.0))
+            detail::invalid_argument("leaky_relu::alpha: backward_from_output needs alpha >= 0");
+    }
+};
+
+/// f(x) = min(max(x, lo), hi) (sign of zero kept inside); f'(x) = lo < x < hi ? 1 : 0, so
+/// hardtanh'(lo) = hardtanh'(hi) = 0. Exact. Needs lo <= hi (checked by the array calls).
+struct hardtanh {
+    double lo = -1.0;
+    double hi = 1.0;
+
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T l = detail::splat<T>(lo), h = detail::splat<T>(hi);
+        return detail::select(x < l, l, detail::select(x > h, h, x));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T l = detail::splat<T>(lo), h = detail::splat<T>(hi);
+        const T inside = detail::select(x > l, detail::splat<T>(1), T(0));
+        return detail::nan_or(x, detail::select(x < h, inside, T(0)));
+    }
+    /// From y = hardtanh(x): lo < y < hi ? 1 : 0.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return derivative(y);
+    }
+    /// Parameters, checked once per array call.
+    void check() const {
+        if (!(lo <= hi)) detail::invalid_argument("hardtanh: needs lo <= hi (and neither NaN)");
+    }
+};
+
+/// f(x) = min(max(x + 3, 0), 6) / 6: 0 for x <= -3, 1 for x >= 3; f'(x) = -3 < x < 3 ? 1/6 : 0,
+/// so hard_sigmoid'(±3) = 0. Max error 1 ULP (measured 0.67 over all floats).
+struct hard_sigmoid {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T three = detail::splat<T>(3), c6 = detail::one_sixth<T>();
+        // Below -1.5, x + 3 is exact (Sterbenz), leaving one rounding; above it the product
+        // x * (1/6) is small against 1/2, whose addition rounds last.
+        const T low = (x + three) * c6;
+        const T high = detail::fma(x, c6, detail::splat<T>(0.5));
+        const T mid = detail::select(x < detail::splat<T>(-1.5), low, high);
+        return detail::select(x <= -three, T(0), detail::select(x >= three, detail::splat<T>(1), mid));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T three = detail::splat<T>(3);
+        const T inside = detail::select(x > -three, detail::one_sixth<T>(), T(0));
+        return detail::nan_or(x, detail::select(x < three, inside, T(0)));
+    }
+};
+
+/// f(x) = x * min(max(x + 3, 0), 6) / 6: -0 for x <= -3 (the limit, also at -inf), x for
+/// x >= 3 (no overflow: hard_swish(1e38) = 1e38); f'(x) = x < -3 ? 0 : x <= 3 ? x/3 + 1/2 : 1,
+/// so hard_swish'(-3) = -1/2 and hard_swish'(3) = 3/2. Max error 1 ULP for f and f'.
+struct hard_swish {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T three = detail::splat<T>(3);
+        // x (x + 3) / 6 with the product x (x + 3) carried exactly (p + e), so one rounding
+        // remains besides the error of the constant 1/6: max 1 ULP over all floats.
+        const T t = x + three;
+        const T t_err = (three - t) + x; // exact: Fast2Sum, |x| < 3 in the lanes kept
+        T p, e;
+        detail::two_product(x, t, p, e);
+        e = detail::fma(x, t_err, e);
+        const T c6 = detail::one_sixth<T>();
+        const T mid = detail::fma(p, c6, e * c6);
+        const T neg_zero = detail::splat<T>(-0.0);
+        return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, mid));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T three = detail::splat<T>(3);
+        // (2x + 3) / 6 is exact before the last rounding for x <= -0.75 (Sterbenz), where the
+        // result crosses zero; above, x * (1/3) is small against the 1/2 it is added to.
+        const T low = (x + x + three) * detail::one_sixth<T>();
+        const T high = detail::fma(x, detail::splat<T>(detail::scalar_t<T>(1) / detail::scalar_t<T>(3)),
+                                   detail::splat<T>(0.5));
+        const T mid = detail::select(x <= detail::splat<T>(-0.75), low, high);
+        const T d = detail::select(x < -three, T(0), detail::select(x > three, detail::splat<T>(1), mid));
+        return detail::nan_or(x, d);
+    }
+};
+
+} // namespace xact

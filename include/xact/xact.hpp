@@ -1,0 +1,9 @@
+// xact — exact and fast activation functions. The umbrella header: everything public.
+#pragma once
+
+#include "version.hpp"
+#include "config.hpp"
+#include "extents.hpp"
+#include "functions/piecewise.hpp"
+#include "algorithm.hpp"
+#include "prelu.hpp"
