@@ -9,6 +9,9 @@
 #include "../config.hpp"
 
 #include <xsimd/xsimd.hpp>
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include <cmath>
 #include <cstddef>
@@ -75,10 +78,15 @@ XACT_INLINE xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& m,
     return xsimd::select(m, a, b);
 }
 
-/// True where x is NaN.
+/// True where x is NaN. Not `x != x`: xsimd 8.1 compiles batch != to an *ordered* compare on
+/// AVX and AVX-512 (_CMP_NEQ_OQ, false for NaN) but to an unordered one on SSE2.
 template <class T>
 XACT_INLINE auto is_nan(const T& x) noexcept {
-    return x != x;
+    if constexpr (is_batch_v<T>) {
+        return xsimd::isnan(x);
+    } else {
+        return std::isnan(x);
+    }
 }
 
 /// v, except where x is NaN: there x itself. Piecewise functions whose pieces are constants
@@ -91,11 +99,25 @@ XACT_INLINE T nan_or(const T& x, const T& v) noexcept {
 // ---------------------------------------------------------------- arithmetic
 
 /// a * b + c, written explicitly. One rounding where the target has FMA, two otherwise;
-/// the same in the scalar and SIMD paths of one build (see XACT_HAS_FMA).
+/// the same in the scalar and SIMD paths of one build (see XACT_HAS_FMA). On x86 the batch
+/// form calls the FMA instruction on the native register itself: xsimd 8.1 has no AVX-512
+/// fma kernel and falls back to an unfused x * y + z there.
 template <class T>
 XACT_INLINE T fma(const T& a, const T& b, const T& c) noexcept {
 #if XACT_HAS_FMA
     if constexpr (is_batch_v<T>) {
+#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32) return T(_mm512_fmadd_ps(a, b, c));
+        if constexpr (bytes == 64 && !f32) return T(_mm512_fmadd_pd(a, b, c));
+#endif
+        if constexpr (bytes == 32 && f32) return T(_mm256_fmadd_ps(a, b, c));
+        if constexpr (bytes == 32 && !f32) return T(_mm256_fmadd_pd(a, b, c));
+        if constexpr (bytes == 16 && f32) return T(_mm_fmadd_ps(a, b, c));
+        if constexpr (bytes == 16 && !f32) return T(_mm_fmadd_pd(a, b, c));
+#endif
         return xsimd::fma(a, b, c);
     } else {
         return std::fma(a, b, c); // fmaf for float: one rounding in float, like the batch

@@ -1,0 +1,436 @@
+// xact benchmark: the array calls against a plain loop and against std::memcpy, one binary so
+// that every ratio comes from one run on one machine.
+//
+//   fwd/<function>/<type>/<n>        xact::forward
+//   fwd_loop/<function>/<type>/<n>   the same function as a plain std:: loop (same flags)
+//   bwd/<function>/<type>/<n>        xact::backward (dx = dy * f'(x), from the input)
+//   bwd_loop/<function>/<type>/<n>   the same as a plain loop
+//   memcpy/<type>/<n>                std::memcpy of n elements (the bytes of one output array)
+//   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
+//
+// Bytes processed = bytes read + bytes written. bench/ratios.py turns the JSON output
+// (--benchmark_format=json) into a table of time / memcpy time. Single thread.
+#include <xact/xact.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BENCH_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define BENCH_NOINLINE __declspec(noinline)
+#else
+#define BENCH_NOINLINE
+#endif
+
+namespace {
+
+constexpr std::size_t sizes[] = {4096, 262144, std::size_t(16) * 1024 * 1024};
+constexpr double min_time = 0.2; // seconds per benchmark: ~190 benchmarks, < 3 min in all
+
+// ---------------------------------------------------------------- buffers
+
+/// n elements of T, 64-byte aligned, allocated once.
+template <class T>
+class aligned_array {
+public:
+    explicit aligned_array(std::size_t n)
+        : n_(n), p_(static_cast<T*>(::operator new(bytes(n), std::align_val_t(64)))) {}
+    ~aligned_array() { ::operator delete(p_, std::align_val_t(64)); }
+    aligned_array(const aligned_array&) = delete;
+    aligned_array& operator=(const aligned_array&) = delete;
+    T* data() noexcept { return p_; }
+    std::size_t size() const noexcept { return n_; }
+
+private:
+    static std::size_t bytes(std::size_t n) { return (n * sizeof(T) + 63) / 64 * 64 + 64; }
+    std::size_t n_;
+    T* p_;
+};
+
+/// splitmix64: a fixed, portable sequence (std:: distributions differ between libraries).
+struct splitmix64 {
+    std::uint64_t s;
+    std::uint64_t next() noexcept {
+        std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    /// Uniform in [lo, hi).
+    double uniform(double lo, double hi) noexcept {
+        return lo + (hi - lo) * double(next() >> 11) * 0x1.0p-53;
+    }
+};
+
+template <class T>
+void fill(T* p, std::size_t n, std::uint64_t seed, double lo, double hi) {
+    splitmix64 g{seed};
+    for (std::size_t i = 0; i < n; ++i) p[i] = T(g.uniform(lo, hi));
+}
+
+struct workspace_base {
+    virtual ~workspace_base() = default;
+};
+
+/// Inputs x and dy (values in [-8, 8), fixed seeds) and one output array. Benchmarks never
+/// write x or dy, so one workspace serves every benchmark of the same type and size; it is
+/// rebuilt (outside any timing) when they change, and only one is alive at a time.
+template <class T>
+struct workspace : workspace_base {
+    explicit workspace(std::size_t n) : x(n), dy(n), out(n) {
+        fill(x.data(), n, 0x5eed0001u, -8.0, 8.0);
+        fill(dy.data(), n, 0x5eed0002u, -8.0, 8.0);
+        std::memset(out.data(), 0, n * sizeof(T)); // touch every page before timing
+    }
+    aligned_array<T> x, dy, out;
+};
+
+std::unique_ptr<workspace_base> current_workspace;
+
+template <class T>
+workspace<T>& get_workspace(std::size_t n) {
+    auto* w = dynamic_cast<workspace<T>*>(current_workspace.get());
+    if (w == nullptr || w->x.size() != n) {
+        current_workspace.reset(); // free before allocating the next one
+        current_workspace = std::make_unique<workspace<T>>(n);
+        w = static_cast<workspace<T>*>(current_workspace.get());
+    }
+    return *w;
+}
+
+template <class T>
+void set_counters(benchmark::State& state, std::size_t n, std::size_t bytes_per_iteration) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(bytes_per_iteration));
+}
+
+// ---------------------------------------------------------------- functions and their plain loops
+// Each case: the xact functor and the same function written naively with std:: scalars.
+
+struct case_identity {
+    static constexpr const char* name = "identity";
+    xact::identity f{};
+    template <class T> T fwd(T x) const { return x; }
+    template <class T> T bwd(T x, T g) const { (void)x; return g; }
+};
+
+struct case_relu {
+    static constexpr const char* name = "relu";
+    xact::relu f{};
+    template <class T> T fwd(T x) const { return std::max(x, T(0)); }
+    template <class T> T bwd(T x, T g) const { return g * (x > T(0) ? T(1) : T(0)); }
+};
+
+struct case_relu6 {
+    static constexpr const char* name = "relu6";
+    xact::relu6 f{};
+    template <class T> T fwd(T x) const { return std::min(std::max(x, T(0)), T(6)); }
+    template <class T> T bwd(T x, T g) const { return g * (x > T(0) && x < T(6) ? T(1) : T(0)); }
+};
+
+struct case_leaky_relu {
+    static constexpr const char* name = "leaky_relu";
+    xact::leaky_relu f{0.01};
+    template <class T> T fwd(T x) const { return x > T(0) ? x : T(f.alpha) * x; }
+    template <class T> T bwd(T x, T g) const { return g * (x > T(0) ? T(1) : T(f.alpha)); }
+};
+
+struct case_hardtanh {
+    static constexpr const char* name = "hardtanh";
+    xact::hardtanh f{-1.0, 1.0};
+    template <class T> T fwd(T x) const { return std::min(std::max(x, T(f.lo)), T(f.hi)); }
+    template <class T> T bwd(T x, T g) const { return g * (x > T(f.lo) && x < T(f.hi) ? T(1) : T(0)); }
+};
+
+struct case_hard_sigmoid {
+    static constexpr const char* name = "hard_sigmoid";
+    xact::hard_sigmoid f{};
+    template <class T> T fwd(T x) const { return std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
+    template <class T> T bwd(T x, T g) const { return g * (x > T(-3) && x < T(3) ? T(1) / T(6) : T(0)); }
+};
+
+struct case_hard_swish {
+    static constexpr const char* name = "hard_swish";
+    xact::hard_swish f{};
+    template <class T> T fwd(T x) const { return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
+    template <class T> T bwd(T x, T g) const {
+        return g * (x < T(-3) ? T(0) : x > T(3) ? T(1) : (T(2) * x + T(3)) / T(6));
+    }
+};
+
+template <class C, class T>
+BENCH_NOINLINE void loop_forward(const C& c, const T* x, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = c.fwd(x[i]);
+}
+
+template <class C, class T>
+BENCH_NOINLINE void loop_backward(const C& c, const T* x, const T* dy, T* dx, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) dx[i] = c.bwd(x[i], dy[i]);
+}
+
+// ---------------------------------------------------------------- elementwise benchmarks
+
+template <class T, class C>
+void bm_forward(benchmark::State& state, std::size_t n) {
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        xact::forward(c.f, x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+template <class T, class C>
+void bm_forward_loop(benchmark::State& state, std::size_t n) {
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        loop_forward(c, x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+template <class T, class C>
+void bm_backward(benchmark::State& state, std::size_t n) {
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    const T* dy = w.dy.data();
+    T* dx = w.out.data();
+    for (auto _ : state) {
+        xact::backward(c.f, x, dy, dx, n);
+        benchmark::DoNotOptimize(dx);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 3 * n * sizeof(T));
+}
+
+template <class T, class C>
+void bm_backward_loop(benchmark::State& state, std::size_t n) {
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    const T* dy = w.dy.data();
+    T* dx = w.out.data();
+    for (auto _ : state) {
+        loop_backward(c, x, dy, dx, n);
+        benchmark::DoNotOptimize(dx);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 3 * n * sizeof(T));
+}
+
+template <class T>
+void bm_memcpy(benchmark::State& state, std::size_t n) {
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        std::memcpy(y, x, n * sizeof(T));
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+// ---------------------------------------------------------------- PReLU
+
+/// Plain loops: one slope per channel; channels-last (inner == 1) loops over channels inside.
+template <class T>
+BENCH_NOINLINE void loop_prelu_forward(const T* x, const T* alpha, T* y, xact::extents e) {
+    if (e.inner == 1) {
+        for (std::size_t o = 0; o < e.outer; ++o) {
+            const T* xs = x + o * e.axis;
+            T* ys = y + o * e.axis;
+            for (std::size_t c = 0; c < e.axis; ++c) ys[c] = xs[c] > T(0) ? xs[c] : alpha[c] * xs[c];
+        }
+        return;
+    }
+    for (std::size_t o = 0; o < e.outer; ++o) {
+        for (std::size_t c = 0; c < e.axis; ++c) {
+            const std::size_t base = (o * e.axis + c) * e.inner;
+            const T a = alpha[c];
+            for (std::size_t i = 0; i < e.inner; ++i) {
+                const T v = x[base + i];
+                y[base + i] = v > T(0) ? v : a * v;
+            }
+        }
+    }
+}
+
+template <class T>
+BENCH_NOINLINE void loop_prelu_backward(const T* x, const T* alpha, const T* dy, T* dx, T* dalpha,
+                                        xact::extents e) {
+    if (e.inner == 1) {
+        for (std::size_t o = 0; o < e.outer; ++o) {
+            const std::size_t base = o * e.axis;
+            for (std::size_t c = 0; c < e.axis; ++c) {
+                const T v = x[base + c], g = dy[base + c];
+                dx[base + c] = g * (v > T(0) ? T(1) : alpha[c]);
+                dalpha[c] += v < T(0) ? v * g : T(0);
+            }
+        }
+        return;
+    }
+    for (std::size_t o = 0; o < e.outer; ++o) {
+        for (std::size_t c = 0; c < e.axis; ++c) {
+            const std::size_t base = (o * e.axis + c) * e.inner;
+            const T a = alpha[c];
+            T s = T(0);
+            for (std::size_t i = 0; i < e.inner; ++i) {
+                const T v = x[base + i], g = dy[base + i];
+                dx[base + i] = g * (v > T(0) ? T(1) : a);
+                s += v < T(0) ? v * g : T(0);
+            }
+            dalpha[c] += s;
+        }
+    }
+}
+
+/// Slopes alpha[c] in [0.01, 0.3) and a zeroed dalpha, one value per channel.
+template <class T>
+struct prelu_params {
+    explicit prelu_params(std::size_t channels) : alpha(channels), dalpha(channels) {
+        fill(alpha.data(), channels, 0x5eed0003u, 0.01, 0.3);
+        std::memset(dalpha.data(), 0, channels * sizeof(T));
+    }
+    aligned_array<T> alpha, dalpha;
+};
+
+template <class T>
+void bm_prelu_forward(benchmark::State& state, xact::extents e, bool loop) {
+    const std::size_t n = e.size();
+    auto& w = get_workspace<T>(n);
+    prelu_params<T> p(e.axis);
+    const T* x = w.x.data();
+    const T* alpha = p.alpha.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        if (loop)
+            loop_prelu_forward(x, alpha, y, e);
+        else
+            xact::prelu_forward(x, alpha, e.axis, y, e);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, (2 * n + e.axis) * sizeof(T));
+}
+
+template <class T>
+void bm_prelu_backward(benchmark::State& state, xact::extents e, bool loop) {
+    const std::size_t n = e.size();
+    auto& w = get_workspace<T>(n);
+    prelu_params<T> p(e.axis);
+    const T* x = w.x.data();
+    const T* dy = w.dy.data();
+    const T* alpha = p.alpha.data();
+    T* dx = w.out.data();
+    T* dalpha = p.dalpha.data();
+    for (auto _ : state) {
+        if (loop)
+            loop_prelu_backward(x, alpha, dy, dx, dalpha, e);
+        else
+            xact::prelu_backward(x, alpha, e.axis, dy, dx, dalpha, e);
+        benchmark::DoNotOptimize(dx);
+        benchmark::DoNotOptimize(dalpha);
+        benchmark::ClobberMemory();
+    }
+    // x, dy and alpha read, dx written, dalpha read and written.
+    set_counters<T>(state, n, (3 * n + 3 * e.axis) * sizeof(T));
+}
+
+// ---------------------------------------------------------------- registration
+
+template <class T>
+const char* type_name() {
+    return sizeof(T) == 4 ? "f32" : "f64";
+}
+
+template <class Fn>
+void add(const std::string& name, std::size_t n, Fn&& fn) {
+    benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn))
+        ->MinTime(min_time)
+        ->Unit(n <= 4096 ? benchmark::kNanosecond : benchmark::kMicrosecond);
+}
+
+template <class T, class C>
+void add_function(std::size_t n) {
+    const std::string tail = std::string(C::name) + "/" + type_name<T>() + "/" + std::to_string(n);
+    add("fwd/" + tail, n, [n](benchmark::State& s) { bm_forward<T, C>(s, n); });
+    add("fwd_loop/" + tail, n, [n](benchmark::State& s) { bm_forward_loop<T, C>(s, n); });
+    add("bwd/" + tail, n, [n](benchmark::State& s) { bm_backward<T, C>(s, n); });
+    add("bwd_loop/" + tail, n, [n](benchmark::State& s) { bm_backward_loop<T, C>(s, n); });
+}
+
+template <class T>
+void add_prelu(const char* layout, xact::extents e) {
+    const std::size_t n = e.size();
+    const std::string tail = std::string("prelu_") + layout + "_" + std::to_string(e.outer) + "x" +
+                             std::to_string(e.axis) + "x" + std::to_string(e.inner) + "/" +
+                             type_name<T>() + "/" + std::to_string(n);
+    add("fwd/" + tail, n, [e](benchmark::State& s) { bm_prelu_forward<T>(s, e, false); });
+    add("fwd_loop/" + tail, n, [e](benchmark::State& s) { bm_prelu_forward<T>(s, e, true); });
+    add("bwd/" + tail, n, [e](benchmark::State& s) { bm_prelu_backward<T>(s, e, false); });
+    add("bwd_loop/" + tail, n, [e](benchmark::State& s) { bm_prelu_backward<T>(s, e, true); });
+}
+
+/// Registered by type and size, memcpy first, so that one workspace serves a whole group and
+/// the benchmarks compared with each other run close together in time.
+template <class T>
+void register_type() {
+    for (const std::size_t n : sizes) {
+        add(std::string("memcpy/") + type_name<T>() + "/" + std::to_string(n), n,
+            [n](benchmark::State& s) { bm_memcpy<T>(s, n); });
+        add_function<T, case_identity>(n);
+        add_function<T, case_relu>(n);
+        add_function<T, case_relu6>(n);
+        add_function<T, case_leaky_relu>(n);
+        add_function<T, case_hardtanh>(n);
+        add_function<T, case_hard_sigmoid>(n);
+        add_function<T, case_hard_swish>(n);
+        if constexpr (std::is_same_v<T, float>) {
+            const xact::extents prelu_shapes[][2] = {
+                {{1, 16, 256}, {256, 16, 1}},    // n = 4096: NCHW, NHWC
+                {{8, 64, 512}, {4096, 64, 1}},   // n = 262144
+            };
+            for (const auto& pair : prelu_shapes) {
+                if (pair[0].size() != n) continue;
+                add_prelu<T>("nchw", pair[0]);
+                add_prelu<T>("nhwc", pair[1]);
+            }
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    register_type<float>();
+    register_type<double>();
+    benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
+    benchmark::AddCustomContext("simd_width_f32", std::to_string(xsimd::batch<float>::size));
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
