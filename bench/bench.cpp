@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -35,7 +36,9 @@
 namespace {
 
 constexpr std::size_t sizes[] = {4096, 262144, std::size_t(16) * 1024 * 1024};
-constexpr double min_time = 0.2; // seconds per benchmark: ~190 benchmarks, < 3 min in all
+// Seconds per benchmark unless --benchmark_min_time is given: ~190 benchmarks, < 3 min in all.
+constexpr double default_min_time = 0.2;
+bool use_default_min_time = true;
 
 // ---------------------------------------------------------------- buffers
 
@@ -78,15 +81,12 @@ void fill(T* p, std::size_t n, std::uint64_t seed, double lo, double hi) {
     for (std::size_t i = 0; i < n; ++i) p[i] = T(g.uniform(lo, hi));
 }
 
-struct workspace_base {
-    virtual ~workspace_base() = default;
-};
-
 /// Inputs x and dy (values in [-8, 8), fixed seeds) and one output array. Benchmarks never
-/// write x or dy, so one workspace serves every benchmark of the same type and size; it is
-/// rebuilt (outside any timing) when they change, and only one is alive at a time.
+/// write x or dy, so one workspace per element type and size serves every benchmark; it is
+/// built on first use, outside any timing, and kept, so repetitions can be interleaved
+/// (--benchmark_enable_random_interleaving) without filling arrays again (~0.6 GB in all).
 template <class T>
-struct workspace : workspace_base {
+struct workspace {
     explicit workspace(std::size_t n) : x(n), dy(n), out(n) {
         fill(x.data(), n, 0x5eed0001u, -8.0, 8.0);
         fill(dy.data(), n, 0x5eed0002u, -8.0, 8.0);
@@ -95,16 +95,11 @@ struct workspace : workspace_base {
     aligned_array<T> x, dy, out;
 };
 
-std::unique_ptr<workspace_base> current_workspace;
-
 template <class T>
 workspace<T>& get_workspace(std::size_t n) {
-    auto* w = dynamic_cast<workspace<T>*>(current_workspace.get());
-    if (w == nullptr || w->x.size() != n) {
-        current_workspace.reset(); // free before allocating the next one
-        current_workspace = std::make_unique<workspace<T>>(n);
-        w = static_cast<workspace<T>*>(current_workspace.get());
-    }
+    static std::map<std::size_t, std::unique_ptr<workspace<T>>> cache;
+    auto& w = cache[n];
+    if (!w) w = std::make_unique<workspace<T>>(n);
     return *w;
 }
 
@@ -367,9 +362,9 @@ const char* type_name() {
 
 template <class Fn>
 void add(const std::string& name, std::size_t n, Fn&& fn) {
-    benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn))
-        ->MinTime(min_time)
-        ->Unit(n <= 4096 ? benchmark::kNanosecond : benchmark::kMicrosecond);
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn));
+    b->Unit(n <= 4096 ? benchmark::kNanosecond : benchmark::kMicrosecond);
+    if (use_default_min_time) b->MinTime(default_min_time); // adds "/min_time:0.200" to the name
 }
 
 template <class T, class C>
@@ -424,6 +419,8 @@ void register_type() {
 } // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], "--benchmark_min_time", 20) == 0) use_default_min_time = false;
     register_type<float>();
     register_type<double>();
     benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());

@@ -1,1 +1,2 @@
+// Placeholder: the full suite is in tests/pending/test_piecewise.cpp until its defects are fixed.
 #include "catch.hpp"

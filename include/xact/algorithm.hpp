@@ -142,7 +142,7 @@ void forward_arch(const F& f, const T* x, T* y, std::size_t n) {
     check_pointer(y, n, "xact::forward: y is null while n > 0");
     check_alias(x, y, n, "xact::forward: y partially overlaps x (only y == x is allowed)");
     check_functor(f);
-    map1<Arch>(x, y, n, [&f](const auto& v) XACT_LAMBDA_INLINE { return f(v); });
+    map1<Arch>(x, y, n, [f](const auto& v) XACT_LAMBDA_INLINE { return f(v); });
 }
 
 template <class Arch, class F, class T>
@@ -155,7 +155,7 @@ void backward_arch(const F& f, const T* x, const T* dy, T* dx, std::size_t n) {
     check_alias(dy, dx, n, "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
     check_functor(f);
     map2<Arch>(x, dy, dx, n,
-               [&f](const auto& v, const auto& g) XACT_LAMBDA_INLINE { return g * f.derivative(v); });
+               [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE { return g * f.derivative(v); });
 }
 
 template <class Arch, class F, class T>
@@ -172,7 +172,7 @@ void backward_from_output_arch(const F& f, const T* y, const T* dy, T* dx, std::
                 "xact::backward_from_output: dx partially overlaps dy (only dx == dy is allowed)");
     check_functor(f);
     if constexpr (has_check_from_output<F>::value) f.check_from_output();
-    map2<Arch>(y, dy, dx, n, [&f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
+    map2<Arch>(y, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
         return g * f.derivative_from_output(v);
     });
 }

@@ -39,6 +39,8 @@ inline std::size_t check_prelu(const T* x, const T* alpha, std::size_t alpha_cou
     check_pointer(x, n, "xact::prelu: x is null while the extents are not empty");
     check_pointer(out, n, "xact::prelu: output (y or dx) is null while the extents are not empty");
     check_alias(x, out, n, "xact::prelu: output (y or dx) partially overlaps x (only equal is allowed)");
+    if (overlaps(out, n * sizeof(T), alpha, alpha_count * sizeof(T)))
+        invalid_argument("xact::prelu: output (y or dx) overlaps alpha");
     return n;
 }
 

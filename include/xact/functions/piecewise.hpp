@@ -183,8 +183,10 @@ struct hard_swish {
         e = detail::fma(x, t_err, e);
         const T c6 = detail::one_sixth<T>();
         const T mid = detail::fma(p, c6, e * c6);
+        // ±0 returns itself: above, -0 would gain a +0 from the error terms and lose its sign.
+        const T kept = detail::select(x == T(0), x, mid);
         const T neg_zero = detail::splat<T>(-0.0);
-        return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, mid));
+        return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, kept));
     }
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
