@@ -441,6 +441,8 @@ TEMPLATE_TEST_CASE("piecewise: SIMD equals scalar bitwise", "[piecewise]", float
     // Again with the inputs shifted by one lane, so that each value meets other neighbours.
     xs.erase(xs.begin());
     simd_vs_scalar(checks, xs);
+    // And over the bit-pattern sweep.
+    simd_vs_scalar(checks, bit_sweep<T>());
 }
 
 TEMPLATE_TEST_CASE("piecewise: derivative conventions at the kinks", "[piecewise]", float, double) {
