@@ -441,8 +441,11 @@ TEMPLATE_TEST_CASE("piecewise: SIMD equals scalar bitwise", "[piecewise]", float
     // Again with the inputs shifted by one lane, so that each value meets other neighbours.
     xs.erase(xs.begin());
     simd_vs_scalar(checks, xs);
-    // And over the bit-pattern sweep.
-    simd_vs_scalar(checks, bit_sweep<T>());
+    // And over every 4th value of the bit-pattern sweep (a quarter keeps -O0 builds fast).
+    const std::vector<T> sweep = bit_sweep<T>();
+    std::vector<T> some;
+    for (std::size_t i = 0; i < sweep.size(); i += 4) some.push_back(sweep[i]);
+    simd_vs_scalar(checks, some);
 }
 
 TEMPLATE_TEST_CASE("piecewise: derivative conventions at the kinks", "[piecewise]", float, double) {
