@@ -128,6 +128,16 @@ XACT_INLINE T fma(const T& a, const T& b, const T& c) noexcept {
 #endif
 }
 
+/// |x| (clears the sign bit; NaN stays NaN).
+template <class T>
+XACT_INLINE T abs(const T& x) noexcept {
+    if constexpr (is_batch_v<T>) {
+        return xsimd::abs(x);
+    } else {
+        return std::fabs(x);
+    }
+}
+
 /// The exact product a*b as hi + lo (hi = the rounded product). Needs no overflow in a*b and
 /// no underflow in lo; with FMA it is one multiply and one fma, otherwise Dekker's splitting.
 template <class T>
