@@ -155,6 +155,69 @@ XACT_INLINE void two_product(const T& a, const T& b, T& hi, T& lo) noexcept {
 #endif
 }
 
+// ---------------------------------------------------------------- bits
+
+/// The signed integer type with the size of T's elements: int32_t / int64_t for scalars, the
+/// matching xsimd::batch of them for batches.
+template <class T, class = void>
+struct int_of {
+    using type = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+};
+template <class T, class A>
+struct int_of<xsimd::batch<T, A>> {
+    using type = xsimd::batch<std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, A>;
+};
+template <class T>
+using int_t = typename int_of<T>::type;
+
+/// The bits of x as a signed integer (per lane).
+template <class T>
+XACT_INLINE int_t<T> as_int(const T& x) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if XSIMD_VERSION_MAJOR >= 10
+        return xsimd::bitwise_cast<typename int_t<T>::value_type>(x);
+#else
+        return xsimd::bitwise_cast<int_t<T>>(x);
+#endif
+    } else {
+        int_t<T> i;
+        std::memcpy(&i, &x, sizeof i);
+        return i;
+    }
+}
+
+/// The value of T whose bits are i (per lane); the inverse of as_int.
+template <class T>
+XACT_INLINE T as_real(const int_t<T>& i) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if XSIMD_VERSION_MAJOR >= 10
+        return xsimd::bitwise_cast<scalar_t<T>>(i);
+#else
+        return xsimd::bitwise_cast<T>(i);
+#endif
+    } else {
+        T x;
+        std::memcpy(&x, &i, sizeof x);
+        return x;
+    }
+}
+
+/// 2^n for integer n (per lane) within the normal exponent range of T.
+template <class T>
+XACT_INLINE T pow2i(const int_t<T>& n) noexcept {
+    constexpr int mant = std::is_same_v<scalar_t<T>, float> ? 23 : 52;
+    constexpr int bias = std::is_same_v<scalar_t<T>, float> ? 127 : 1023;
+    return as_real<T>((n + int_t<T>(bias)) << mant);
+}
+
+/// x * 2^n for x in [0.5, 2) and n up to one past either end of the exponent range: two exact
+/// scalings, so a subnormal result is rounded once and an overflow gives inf.
+template <class T>
+XACT_INLINE T scale2(const T& x, const int_t<T>& n) noexcept {
+    const int_t<T> n1 = n >> 1;
+    return (x * pow2i<T>(n1)) * pow2i<T>(n - n1);
+}
+
 // ---------------------------------------------------------------- memory
 
 template <class T, class A>
