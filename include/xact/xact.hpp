@@ -5,5 +5,8 @@
 #include "config.hpp"
 #include "extents.hpp"
 #include "functions/piecewise.hpp"
+#include "functions/sigmoid.hpp"
+#include "functions/elu.hpp"
+#include "math/exp.hpp"
 #include "algorithm.hpp"
 #include "prelu.hpp"

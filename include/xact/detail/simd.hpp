@@ -138,6 +138,16 @@ XACT_INLINE T abs(const T& x) noexcept {
     }
 }
 
+/// |mag| with the sign bit of sgn (per lane; NaN magnitudes stay NaN).
+template <class T>
+XACT_INLINE T copysign(const T& mag, const T& sgn) noexcept {
+    if constexpr (is_batch_v<T>) {
+        return xsimd::copysign(mag, sgn);
+    } else {
+        return std::copysign(mag, sgn);
+    }
+}
+
 /// The exact product a*b as hi + lo (hi = the rounded product). Needs no overflow in a*b and
 /// no underflow in lo; with FMA it is one multiply and one fma, otherwise Dekker's splitting.
 template <class T>

@@ -33,9 +33,10 @@ template <class T>
 XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
-    // Clamp (select keeps NaN): below lo, e^x is under half the smallest subnormal; above
-    // hi, it overflows.
-    const T lo = splat<T>(f32 ? -104.0 : -746.0), hi = splat<T>(f32 ? 89.0 : 710.0);
+    // Clamp (select keeps NaN): above hi, e^x overflows; lo lies far below the subnormal
+    // range (e^x 2^k still rounds to 0 for the scalings k <= 64 callers apply), while
+    // 2^n stays within the reach of scale2.
+    const T lo = splat<T>(f32 ? -150.0 : -1100.0), hi = splat<T>(f32 ? 89.0 : 710.0);
     const T x = xact::detail::select(x_in < lo, lo, xact::detail::select(x_in > hi, hi, x_in));
     // n = round(x / ln2) by the 1.5 * 2^(p-1) trick (round to nearest even, exact for |n| <
     // 2^(p-2)); its integer value is read from the low bits of the sum.
@@ -85,16 +86,28 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
 #endif
     return p;
 }
+/// e^x = (hi + lo) 2^n with hi in [0.7, 1.42] and lo its low part: for callers that multiply
+/// e^x by something before the one rounding into the subnormal range (scale2 at the end).
+template <class T>
+struct exp_split {
+    T hi, lo;
+    int_t<T> n;
+};
+template <class T>
+XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
+    const auto p = exp_reduce(x);
+    // 1 + s carried exactly (Fast2Sum), so the one rounding left is the caller's.
+    const T a = p.s + T(1);
+    const T a_err = (T(1) - a) + p.s;
+    return {a, a_err + p.s_lo, p.n};
+}
 } // namespace detail
 
 /// e^x, max 1 ULP, subnormal results rounded once (not flushed); see the file comment.
 template <class T>
 XACT_INLINE T exp(const T& x) noexcept {
-    const auto p = detail::exp_reduce(x);
-    // 1 + s carried exactly (Fast2Sum), so the one rounding left is the final sum.
-    const T a = p.s + T(1);
-    const T a_err = (T(1) - a) + p.s;
-    return detail::scale2(a + (a_err + p.s_lo), p.n);
+    const auto e = detail::exp_parts_of(x);
+    return detail::scale2(e.hi + e.lo, e.n);
 }
 
 /// e^x - 1, max 1 ULP, accurate near 0 (expm1(±0) = ±0); see the file comment.

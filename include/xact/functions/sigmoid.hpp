@@ -1,0 +1,247 @@
+// xact — sigmoid, tanh, swish/silu and softsign, with derivatives accurate in the tails.
+//
+// One body per function serves float, double and xsimd batches (bitwise-equal results).
+// Everything is built on e = exp(-|x|) in (0, 1], so no intermediate overflows, and on one
+// corrected division: q = n / d is refined once with the exact residual n - q d (d = 1 + e
+// carried as a double-word), which leaves the error of exp as the main one. Measured max
+// errors over all floats are listed per function and in the README (tools/verify).
+#pragma once
+
+#include "../detail/simd.hpp"
+#include "../math/exp.hpp"
+
+#include <limits>
+
+namespace xact {
+namespace detail {
+
+/// (n + n_lo) / (d + d_err) for d in [1, 2], |d_err| <= ulp(d), |n_lo| <= ulp(n): the
+/// quotient rounded, then corrected once by the exact residual n - q d (one fma, or Dekker's
+/// product without FMA); 1/d for the correction only needs a few bits, so a linear fit is
+/// used (relative error 1/17), costing an fma instead of a second division.
+template <class T>
+XACT_INLINE T div_1_2(const T& n, const T& n_lo, const T& d, const T& d_err) noexcept {
+    const T q = n / d;
+#if XACT_HAS_FMA
+    T rho = detail::fma(-q, d, n);
+#else
+    T ph, pl;
+    detail::two_product(q, d, ph, pl);
+    T rho = (n - ph) - pl; // n - ph is exact (Sterbenz)
+    // Dekker's split overflows for huge quotients; there the correction is not needed.
+    rho = detail::select(detail::abs(q) < splat<T>(0x1p100), rho, T(0));
+#endif
+    rho = detail::fma(-q, d_err, rho + n_lo);
+    const T inv = detail::fma(d, splat<T>(-8.0 / 17), splat<T>(24.0 / 17)); // 1/d within 6 %
+    return detail::fma(rho, inv, q);
+}
+template <class T>
+XACT_INLINE T div_1_2(const T& n, const T& d, const T& d_err) noexcept {
+    return div_1_2(n, T(0), d, d_err);
+}
+
+/// sgn(b) b_lo, the first-order change of |βx| = |b + b_lo|; 0 where e^-|b| is 0 anyway
+/// (|b| >= 200 float, 1500 double; also where βx overflowed and b_lo is NaN).
+template <class T>
+XACT_INLINE T swish_lo(const T& b, const T& b_lo) noexcept {
+    const T lim = splat<T>(std::is_same_v<scalar_t<T>, float> ? 200.0 : 1500.0);
+    return detail::select(detail::abs(b) < lim, detail::select(b < T(0), -b_lo, b_lo), T(0));
+}
+
+/// σ(x) and σ(-x) for e = exp(-|x|), both to about one ULP: {σ(|x|), σ(-|x|)}.
+template <class T>
+struct sigmoid_pair {
+    T big, small; // σ(|x|) in [1/2, 1], σ(-|x|) in [0, 1/2]
+};
+template <class T>
+XACT_INLINE sigmoid_pair<T> sigmoid_abs(const T& e) noexcept {
+    const T one = splat<T>(1);
+    const T d = one + e;
+    const T d_err = (one - d) + e; // exact: Fast2Sum, e <= 1
+    return {div_1_2(one, d, d_err), div_1_2(e, d, d_err)};
+}
+
+/// σ(x) = 1 / (1 + e^-x), from the pair for |x|.
+template <class T>
+XACT_INLINE T sigmoid_of(const T& x, const sigmoid_pair<T>& s) noexcept {
+    return detail::select(x >= T(0), s.big, s.small);
+}
+
+} // namespace detail
+
+/// σ(x) = 1 / (1 + e^-x); σ' = σ(x) σ(-x) from the input (accurate in both tails: no 0 while
+/// the true value is representable), y (1 - y) from the output. σ(-inf) = +0, σ(+inf) = 1.
+/// Max error: f 2 ULP (measured in the README), f' 4 ULP.
+struct sigmoid {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const auto s = detail::sigmoid_abs(math::exp(-detail::abs(x)));
+        return detail::sigmoid_of(x, s);
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const auto s = detail::sigmoid_abs(math::exp(-detail::abs(x)));
+        return s.big * s.small;
+    }
+    /// From y = σ(x): y (1 - y), rounded once. Loses accuracy where y rounds to 1.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return detail::fma(-y, y, y);
+    }
+};
+
+/// tanh(x): an odd polynomial for |x| < 0.55, (1 - t) / (1 + t) with t = e^(-2|x|) above; odd
+/// (tanh(-0) = -0), ±1 at ±inf. tanh' = 1 - tanh² from the input, computed as 4t / (1 + t)²
+/// in the tails (nonzero while representable); 1 - y² from the output. Max error 2 ULP, f' 4.
+struct tanh {
+  private:
+    template <class T>
+    XACT_INLINE static T small(const T& a) noexcept {
+        // tanh(a) = a + a^3 Q(a^2), Q fitted on [0, 0.55^2] (tools/coefficients.py).
+        const T u = a * a;
+        T q;
+        if constexpr (std::is_same_v<detail::scalar_t<T>, float>) {
+            q = detail::splat<T>(-0.006591692422835224947473);
+            q = detail::fma(q, u, detail::splat<T>(0.02129948654157458890755));
+            q = detail::fma(q, u, detail::splat<T>(-0.05390780714714143475833));
+            q = detail::fma(q, u, detail::splat<T>(0.1333310544741713564294));
+            q = detail::fma(q, u, detail::splat<T>(-0.3333333194427643039836));
+        } else {
+            q = detail::splat<T>(-0.00002047588229699226174408);
+            q = detail::fma(q, u, detail::splat<T>(0.00008492963117452886266267));
+            q = detail::fma(q, u, detail::splat<T>(-0.0002345222396597347957431));
+            q = detail::fma(q, u, detail::splat<T>(0.0005888979771589568573613));
+            q = detail::fma(q, u, detail::splat<T>(-0.001455654068126177862578));
+            q = detail::fma(q, u, detail::splat<T>(0.003592109402894985766382));
+            q = detail::fma(q, u, detail::splat<T>(-0.008863234323440806682359));
+            q = detail::fma(q, u, detail::splat<T>(0.02186948849042626388281));
+            q = detail::fma(q, u, detail::splat<T>(-0.05396825396736269246044));
+            q = detail::fma(q, u, detail::splat<T>(0.1333333333333265432045));
+            q = detail::fma(q, u, detail::splat<T>(-0.3333333333333333247652));
+        }
+        return detail::fma(a * u, q, a);
+    }
+    /// (1 - t) / (1 + t) for t = e^(-2a), a >= 0.55 (t < 1/3): both sums carried exactly.
+    template <class T>
+    XACT_INLINE static T large(const T& t) noexcept {
+        const T one = detail::splat<T>(1);
+        const T n = one - t, n_err = (one - n) - t; // exact (Fast2Sum)
+        const T d = one + t, d_err = (one - d) + t;
+        return detail::div_1_2(n, n_err, d, d_err);
+    }
+    static constexpr double split = 0.55;
+
+  public:
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T a = detail::abs(x);
+        const T t = math::exp(detail::splat<T>(-2) * a);
+        const T r = detail::select(a < detail::splat<T>(split), small(a), large(t));
+        return detail::copysign(r, x);
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T a = detail::abs(x);
+        const T f = small(a);
+        const T near0 = detail::fma(-f, f, detail::splat<T>(1));
+        // 4t / (1 + t)^2 = (2 σ(2a)) (2 σ(-2a))... written directly: with d = 1 + t,
+        // 4t/d^2 = (4t/d) (1/d).
+        // t = e^(-2a) = m 2^n; 4t is m 2^(n+2), scaled last so that a subnormal result is
+        // rounded once (4t may be representable where t alone underflows).
+        const auto e = math::detail::exp_parts_of(detail::splat<T>(-2) * a);
+        const T m = e.hi + e.lo;
+        const T t = detail::scale2(m, e.n);
+        const T one = detail::splat<T>(1);
+        const T d = one + t, d_err = (one - d) + t;
+        const T r1 = detail::div_1_2(one, d, d_err);
+        const T tail = detail::scale2((m * r1) * r1, e.n + detail::int_t<T>(2));
+        return detail::select(a < detail::splat<T>(split), near0, tail);
+    }
+    /// From y = tanh(x): 1 - y², rounded once. Loses accuracy where |y| rounds to 1.
+    template <class T>
+    XACT_INLINE T derivative_from_output(T y) const noexcept {
+        return detail::fma(-y, y, detail::splat<T>(1));
+    }
+};
+
+/// swish(x) = x σ(βx) (silu: β = 1); f' = σ(βx) + βx σ(βx) σ(-βx). β is rounded to T once and
+/// βx rounds once (exact for β = 1). Tails: swish(-inf) = -0, swish(+inf) = +inf for β > 0;
+/// where σ underflows to 0 the result is a zero with the sign of x. Max error 2 ULP (β = 1).
+struct swish {
+    double beta = 1.0;
+
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        // βx = b + b_lo exactly; e^-|βx| = e^-|b| (1 - sgn(b) b_lo) to first order, folded
+        // into the low part of e^-|b| = (hi + lo) 2^n.
+        T b, b_lo;
+        detail::two_product(detail::splat<T>(beta), x, b, b_lo);
+        auto e = math::detail::exp_parts_of(-detail::abs(b));
+        e.lo = detail::fma(-e.hi, detail::swish_lo(b, b_lo), e.lo);
+        const T m = e.hi + e.lo;
+        const T one = detail::splat<T>(1);
+        const T ev = detail::scale2(m, e.n);
+        const T d = one + ev, d_err = (one - d) + ev;
+        // b >= 0: x σ(b) = x / (1 + e^-b). b < 0: x m 2^n / (1 + e^b), scaled last so that a
+        // subnormal result rounds once (x σ(b) may be representable where σ(b) underflows).
+        // The numerators x and x (hi + lo) are carried exactly into the corrected division.
+        // At x = ±inf on this side, x itself (σ = 1): the division would give inf - inf.
+        const T pos = detail::select(detail::abs(x) == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
+                                     x, detail::div_1_2(x, d, d_err));
+        T xh, xl;
+        detail::two_product(x, e.hi, xh, xl);
+        const T neg = detail::scale2(detail::div_1_2(xh, detail::fma(x, e.lo, xl), d, d_err), e.n);
+        const T y = detail::select(b >= T(0), pos, neg);
+        // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
+        // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
+        const T far = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+        // ±0 returns itself (the correction step would turn -0 into +0).
+        return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        T bx, b_lo; // βx exactly, as in operator()
+        detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
+        auto e = math::detail::exp_parts_of(-detail::abs(bx)); // e^-|βx| = m 2^n
+        e.lo = detail::fma(-e.hi, detail::swish_lo(bx, b_lo), e.lo);
+        const T m = e.hi + e.lo;
+        const T one = detail::splat<T>(1);
+        const T ev = detail::scale2(m, e.n);
+        const T d = one + ev, d_err = (one - d) + ev;
+        const T big = detail::div_1_2(one, d, d_err); // σ(|βx|)
+        const T small_m = detail::div_1_2(m, d, d_err); // σ(-|βx|) / 2^n
+        const T small = detail::scale2(small_m, e.n);
+        const T sm = detail::select(bx >= T(0), small, big); // σ(-βx)
+        // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
+        const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
+        const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
+        // f' = σ(βx) (1 + βx σ(-βx)); for βx < 0, σ(βx) = small_m 2^n is scaled last.
+        const T fac = detail::fma(b, sm, one);
+        return detail::select(bx >= T(0), big * fac, detail::scale2(small_m * fac, e.n));
+    }
+    /// β must be finite (checked once per array call).
+    void check() const {
+        if (!(beta - beta == 0.0)) detail::invalid_argument("swish::beta must be finite");
+    }
+};
+/// silu(x) = x σ(x): swish with β = 1.
+using silu = swish;
+
+/// softsign(x) = x / (1 + |x|), ±1 at ±inf; f' = 1 / (1 + |x|)², nonzero while representable
+/// (no overflow of (1 + |x|)²). Max error 2 ULP, f' 4 ULP.
+struct softsign {
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T d = detail::splat<T>(1) + detail::abs(x);
+        const T q = x / d;
+        return detail::select(d == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
+                              detail::copysign(detail::splat<T>(1), x), q);
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        const T r = detail::splat<T>(1) / (detail::splat<T>(1) + detail::abs(x));
+        return detail::nan_or(x, r * r);
+    }
+};
+
+} // namespace xact
