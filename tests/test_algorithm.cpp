@@ -3,6 +3,7 @@
 // length from 0 to 4W+3 plus long ones, every start alignment, guard elements around the
 // outputs, in place, range overloads, argument errors.
 #include "catch.hpp"
+#include "harness.hpp"
 #include "reference.hpp"
 #if defined(XACT_CATCH2_MAJOR) && XACT_CATCH2_MAJOR >= 3
 #include <catch2/catch_template_test_macros.hpp> // TEMPLATE_TEST_CASE lives here in 3.x
@@ -39,58 +40,14 @@
 namespace {
 
 using xact_test::bits;
+using xact_test::bitwise_equal;
+using xact_test::expect_invalid;
+using xact_test::guarded;
+using xact_test::is_sentinel;
 using xact_test::offset_buffer;
 using xact_test::same;
-
-/// Lanes of the default xsimd batch: the width the array calls use.
-template <class T>
-constexpr std::size_t simd_width = xsimd::batch<T>::size;
-
-/// A finite bit pattern no kernel produces from the test inputs, written into output guards.
-template <class T>
-T sentinel() {
-    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-    const U u = sizeof(T) == 4 ? U(0x5a5a5a5aU) : U(0x5a5a5a5a5a5a5a5aULL);
-    T v;
-    std::memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-template <class T>
-bool is_sentinel(T v) {
-    return bits(v) == bits(sentinel<T>());
-}
-
-/// An output of n elements starting `offset` elements after a 64-byte boundary, with one guard
-/// element before it and W + 1 after it; everything starts as the sentinel.
-template <class T>
-class guarded {
-  public:
-    guarded(std::size_t n, std::size_t offset)
-        : buf_(n + simd_width<T> + 2, offset + 64 / sizeof(T) - 1), n_(n) {
-        for (std::size_t i = 0; i < buf_.size(); ++i) buf_[i] = sentinel<T>();
-    }
-    T* data() { return buf_.data() + 1; }
-    T& operator[](std::size_t i) { return buf_[i + 1]; }
-    std::size_t size() const { return n_; }
-    /// True when the element before and the W + 1 elements after the output are untouched.
-    bool guards_intact() const {
-        if (!is_sentinel(buf_[0])) return false;
-        for (std::size_t i = n_ + 1; i < buf_.size(); ++i)
-            if (!is_sentinel(buf_[i])) return false;
-        return true;
-    }
-    /// True when every element, guards included, is still the sentinel.
-    bool untouched() const {
-        for (std::size_t i = 0; i < buf_.size(); ++i)
-            if (!is_sentinel(buf_[i])) return false;
-        return true;
-    }
-
-  private:
-    offset_buffer<T> buf_;
-    std::size_t n_;
-};
+using xact_test::sentinel;
+using xact_test::simd_width;
 
 /// Inputs: special values, every kink of the functors under test with its neighbours, and
 /// random values of several scales (fixed seed), shuffled.
@@ -264,43 +221,6 @@ void check_against_scalar(const F& f, const std::vector<T>& pool) {
     }
     INFO(op_name(K) << " " << describe(f));
     CHECK(failures == 0);
-}
-
-template <class T>
-bool bitwise_equal(const T* a, const T* b, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-        if (bits(a[i]) != bits(b[i])) return false;
-    return true;
-}
-
-/// True when `arg` appears in `message` as a whole identifier ("x" is not found in "xact").
-bool names(const std::string& message, const std::string& arg) {
-    const auto ident = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_';
-    };
-    for (std::size_t p = message.find(arg); p != std::string::npos; p = message.find(arg, p + 1)) {
-        const bool left = p == 0 || !ident(message[p - 1]);
-        const bool right = p + arg.size() >= message.size() || !ident(message[p + arg.size()]);
-        if (left && right) return true;
-    }
-    return false;
-}
-
-/// fn() must throw std::invalid_argument whose message names `arg`.
-template <class Fn>
-void expect_invalid(Fn&& fn, const std::string& arg) {
-    bool threw = false;
-    std::string message;
-    try {
-        fn();
-    } catch (const std::invalid_argument& e) {
-        threw = true;
-        message = e.what();
-    }
-    INFO("expected std::invalid_argument naming '" << arg << "'; message: \"" << message << "\"");
-    CHECK(threw);
-    CHECK(names(message, arg));
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // with explicit index arithmetic, over NCHW and NHWC layouts, shared and per-channel slopes,
 // misaligned starts, in place, special values, determinism of dalpha, argument errors.
 #include "catch.hpp"
+#include "harness.hpp"
 #include "reference.hpp"
 #if defined(XACT_CATCH2_MAJOR) && XACT_CATCH2_MAJOR >= 3
 #include <catch2/catch_template_test_macros.hpp> // TEMPLATE_TEST_CASE lives here in 3.x
@@ -25,54 +26,14 @@ namespace {
 
 using xact::extents;
 using xact_test::bits;
+using xact_test::bitwise_equal;
+using xact_test::expect_invalid;
+using xact_test::guarded;
+using xact_test::is_sentinel;
 using xact_test::offset_buffer;
 using xact_test::same;
-
-template <class T>
-constexpr std::size_t simd_width = xsimd::batch<T>::size;
-
-template <class T>
-T sentinel() {
-    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-    const U u = sizeof(T) == 4 ? U(0x5a5a5a5aU) : U(0x5a5a5a5a5a5a5a5aULL);
-    T v;
-    std::memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-template <class T>
-bool is_sentinel(T v) {
-    return bits(v) == bits(sentinel<T>());
-}
-
-/// n elements `offset` elements after a 64-byte boundary, one guard element before and W + 1
-/// after, all initialised to the sentinel.
-template <class T>
-class guarded {
-  public:
-    guarded(std::size_t n, std::size_t offset)
-        : buf_(n + simd_width<T> + 2, offset + 64 / sizeof(T) - 1), n_(n) {
-        for (std::size_t i = 0; i < buf_.size(); ++i) buf_[i] = sentinel<T>();
-    }
-    T* data() { return buf_.data() + 1; }
-    T& operator[](std::size_t i) { return buf_[i + 1]; }
-    const T& operator[](std::size_t i) const { return buf_[i + 1]; }
-    bool guards_intact() const {
-        if (!is_sentinel(buf_[0])) return false;
-        for (std::size_t i = n_ + 1; i < buf_.size(); ++i)
-            if (!is_sentinel(buf_[i])) return false;
-        return true;
-    }
-    bool untouched() const {
-        for (std::size_t i = 0; i < buf_.size(); ++i)
-            if (!is_sentinel(buf_[i])) return false;
-        return true;
-    }
-
-  private:
-    offset_buffer<T> buf_;
-    std::size_t n_;
-};
+using xact_test::sentinel;
+using xact_test::simd_width;
 
 /// a * b rounded once to T. For float the long double product is exact, so the cast is the
 /// single rounding; where long double cannot hold the exact product (double on x86), the IEEE
@@ -146,9 +107,9 @@ prelu_expected<T> reference(const prelu_case<T>& d) {
                 const std::size_t idx = (o * e.axis + c) * e.inner + i;
                 const T x = d.x[idx], g = d.dy[idx];
                 // At x = -inf with a slope of ±0 the limit of a*x: ∓0 (spec.md: ±inf → limits).
-                r.y[idx] = x > 0                               ? x
+                r.y[idx] = x > 0                          ? x
                            : (std::isinf(x) && a == T(0)) ? (std::signbit(a) ? T(0) : -T(0))
-                                                               : mul_rounded(a, x);
+                                                          : mul_rounded(a, x);
                 r.dx[idx] = std::isnan(x) ? nan : x > 0 ? g : mul_rounded(g, a);
                 const long double term = std::isnan(x)
                                              ? std::numeric_limits<long double>::quiet_NaN()
@@ -254,41 +215,6 @@ template <class T>
 std::vector<offsets> offset_sets() {
     constexpr std::size_t W = simd_width<T>;
     return {{0, 0, 0, 0, 0}, {1, 2, 3, 1, 1}, {W - 1, 0, 1, 2, W}, {3 % W, W, W - 1, 0, 1}};
-}
-
-template <class T>
-bool bitwise_equal(const T* a, const T* b, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-        if (bits(a[i]) != bits(b[i])) return false;
-    return true;
-}
-
-bool names(const std::string& message, const std::string& arg) {
-    const auto ident = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_';
-    };
-    for (std::size_t p = message.find(arg); p != std::string::npos; p = message.find(arg, p + 1)) {
-        const bool left = p == 0 || !ident(message[p - 1]);
-        const bool right = p + arg.size() >= message.size() || !ident(message[p + arg.size()]);
-        if (left && right) return true;
-    }
-    return false;
-}
-
-template <class Fn>
-void expect_invalid(Fn&& fn, const std::string& arg) {
-    bool threw = false;
-    std::string message;
-    try {
-        fn();
-    } catch (const std::invalid_argument& e) {
-        threw = true;
-        message = e.what();
-    }
-    INFO("expected std::invalid_argument naming '" << arg << "'; message: \"" << message << "\"");
-    CHECK(threw);
-    CHECK(names(message, arg));
 }
 
 } // namespace
@@ -413,7 +339,8 @@ TEMPLATE_TEST_CASE("prelu special values: NaN, infinities, signed zeros", "[prel
     SECTION("per channel, NCHW and NHWC") {
         // Channel 0: a NaN x -> NaN y, dx and dalpha[0]. Channel 1: only zeros and +inf
         // (terms 0 even with an infinite dy) -> dalpha[1] unchanged. Channel 2: -inf x with
-        // slope 0 -> y = -0 (the limit of 0 * x, not 0 * -inf = NaN), dalpha -inf. Channel 3: finite with zeros.
+        // slope 0 -> y = -0 (the limit of 0 * x, not 0 * -inf = NaN), dalpha -inf. Channel 3:
+        // finite with zeros.
         const T alpha[4] = {T(0.5), T(-0.5), T(0), T(2)};
         for (const extents& e : {extents{2, 4, 3}, extents{6, 4, 1}, extents{3, 4, 11}}) {
             INFO("extents {" << e.outer << ", " << e.axis << ", " << e.inner << "}");
