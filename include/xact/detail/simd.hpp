@@ -72,8 +72,7 @@ XACT_INLINE T select(bool m, T a, T b) noexcept {
     return m ? a : b;
 }
 template <class T, class A>
-XACT_INLINE xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& m,
-                                      const xsimd::batch<T, A>& a,
+XACT_INLINE xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& m, const xsimd::batch<T, A>& a,
                                       const xsimd::batch<T, A>& b) noexcept {
     return xsimd::select(m, a, b);
 }

@@ -53,7 +53,8 @@ struct selu {
         const S hi = static_cast<S>(hi_d);
         const S lo = static_cast<S>((hi_d - static_cast<double>(hi)) + lo_d);
         // The low term is dropped for infinite v (lo * inf could be -inf against +inf).
-        const T v_lo = detail::select(detail::abs(v) <= detail::splat<T>(std::numeric_limits<S>::max()), v, T(0));
+        const T v_lo = detail::select(
+            detail::abs(v) <= detail::splat<T>(std::numeric_limits<S>::max()), v, T(0));
         return detail::fma(detail::splat<T>(hi), v, detail::splat<T>(lo) * v_lo);
     }
     // λ = 1.0507009873554804934193349852946, λα = 1.7580993408473768599402175208123,
@@ -86,7 +87,8 @@ struct celu {
         const T a = detail::splat<T>(alpha);
         const T z = x / a;
         // |x/α| tiny: α expm1(x/α) = x (1 + x/2α + …) rounds to x (x/α may even underflow).
-        const T tiny = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);
+        const T tiny =
+            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);
         const T neg = detail::select(detail::abs(z) < tiny, x, a * math::expm1(z));
         return detail::select(x > T(0), x, neg);
     }

@@ -43,28 +43,36 @@ XACT_INLINE T div_1_2(const T& n, const T& d, const T& d_err) noexcept {
 /// sgn(b) b_lo, the first-order change of |βx| = |b + b_lo|; 0 where e^-|b| is 0 anyway
 /// (|b| >= 200 float, 1500 double; also where βx overflowed and b_lo is NaN).
 template <class T>
-XACT_INLINE T swish_lo(const T& b, const T& b_lo) noexcept {
+XACT_INLINE T abs_low_part(const T& b, const T& b_lo) noexcept {
     const T lim = splat<T>(std::is_same_v<scalar_t<T>, float> ? 200.0 : 1500.0);
     return detail::select(detail::abs(b) < lim, detail::select(b < T(0), -b_lo, b_lo), T(0));
 }
 
-/// σ(x) and σ(-x) for e = exp(-|x|), both to about one ULP: {σ(|x|), σ(-|x|)}.
+/// The shared core of sigmoid, swish and tanh': for b + b_lo (b_lo a small low part),
+/// e^-|b + b_lo| = m 2^n with m = hi + lo, and d + d_err = 1 + e^-|b + b_lo| exactly.
 template <class T>
-struct sigmoid_pair {
-    T big, small; // σ(|x|) in [1/2, 1], σ(-|x|) in [0, 1/2]
+struct logistic {
+    T hi, lo, m, d, d_err;
+    int_t<T> n;
+    /// σ(|b|) = 1 / (1 + e^-|b|).
+    XACT_INLINE T big() const noexcept { return div_1_2(splat<T>(1), d, d_err); }
+    /// σ(-|b|) / 2^n: scale2(·, n) gives σ(-|b|), rounded once even when subnormal.
+    XACT_INLINE T small_m() const noexcept { return div_1_2(m, d, d_err); }
 };
 template <class T>
-XACT_INLINE sigmoid_pair<T> sigmoid_abs(const T& e) noexcept {
+XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
+    const auto e = math::detail::exp_parts_of(-detail::abs(b));
+    logistic<T> l;
+    l.hi = e.hi;
+    // e^-|b + b_lo| = e^-|b| (1 - sgn(b) b_lo) to first order, folded into the low part.
+    l.lo = detail::fma(-e.hi, abs_low_part(b, b_lo), e.lo);
+    l.m = l.hi + l.lo;
+    l.n = e.n;
     const T one = splat<T>(1);
-    const T d = one + e;
-    const T d_err = (one - d) + e; // exact: Fast2Sum, e <= 1
-    return {div_1_2(one, d, d_err), div_1_2(e, d, d_err)};
-}
-
-/// σ(x) = 1 / (1 + e^-x), from the pair for |x|.
-template <class T>
-XACT_INLINE T sigmoid_of(const T& x, const sigmoid_pair<T>& s) noexcept {
-    return detail::select(x >= T(0), s.big, s.small);
+    const T ev = detail::scale2(l.m, l.n);
+    l.d = one + ev;
+    l.d_err = (one - l.d) + ev; // exact: Fast2Sum, ev <= 1
+    return l;
 }
 
 } // namespace detail
@@ -75,13 +83,13 @@ XACT_INLINE T sigmoid_of(const T& x, const sigmoid_pair<T>& s) noexcept {
 struct sigmoid {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        const auto s = detail::sigmoid_abs(math::exp(-detail::abs(x)));
-        return detail::sigmoid_of(x, s);
+        const auto l = detail::logistic_of(x, T(0));
+        return detail::select(x >= T(0), l.big(), detail::scale2(l.small_m(), l.n));
     }
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        const auto s = detail::sigmoid_abs(math::exp(-detail::abs(x)));
-        return s.big * s.small;
+        const auto l = detail::logistic_of(x, T(0));
+        return detail::scale2(l.big() * l.small_m(), l.n); // σ(|x|) σ(-|x|), scaled last
     }
     /// From y = σ(x): y (1 - y), rounded once. Loses accuracy where y rounds to 1.
     template <class T>
@@ -148,13 +156,9 @@ struct tanh {
         // 4t/d^2 = (4t/d) (1/d).
         // t = e^(-2a) = m 2^n; 4t is m 2^(n+2), scaled last so that a subnormal result is
         // rounded once (4t may be representable where t alone underflows).
-        const auto e = math::detail::exp_parts_of(detail::splat<T>(-2) * a);
-        const T m = e.hi + e.lo;
-        const T t = detail::scale2(m, e.n);
-        const T one = detail::splat<T>(1);
-        const T d = one + t, d_err = (one - d) + t;
-        const T r1 = detail::div_1_2(one, d, d_err);
-        const T tail = detail::scale2((m * r1) * r1, e.n + detail::int_t<T>(2));
+        const auto l = detail::logistic_of(detail::splat<T>(2) * a, T(0));
+        const T r1 = l.big();
+        const T tail = detail::scale2((l.m * r1) * r1, l.n + detail::int_t<T>(2));
         return detail::select(a < detail::splat<T>(split), near0, tail);
     }
     /// From y = tanh(x): 1 - y², rounded once. Loses accuracy where |y| rounds to 1.
@@ -172,29 +176,26 @@ struct swish {
 
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        // βx = b + b_lo exactly; e^-|βx| = e^-|b| (1 - sgn(b) b_lo) to first order, folded
-        // into the low part of e^-|b| = (hi + lo) 2^n.
-        T b, b_lo;
+        T b, b_lo; // βx = b + b_lo exactly
         detail::two_product(detail::splat<T>(beta), x, b, b_lo);
-        auto e = math::detail::exp_parts_of(-detail::abs(b));
-        e.lo = detail::fma(-e.hi, detail::swish_lo(b, b_lo), e.lo);
-        const T m = e.hi + e.lo;
-        const T one = detail::splat<T>(1);
-        const T ev = detail::scale2(m, e.n);
-        const T d = one + ev, d_err = (one - d) + ev;
+        const auto l = detail::logistic_of(b, b_lo);
         // b >= 0: x σ(b) = x / (1 + e^-b). b < 0: x m 2^n / (1 + e^b), scaled last so that a
         // subnormal result rounds once (x σ(b) may be representable where σ(b) underflows).
         // The numerators x and x (hi + lo) are carried exactly into the corrected division.
         // At x = ±inf on this side, x itself (σ = 1): the division would give inf - inf.
-        const T pos = detail::select(detail::abs(x) == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
-                                     x, detail::div_1_2(x, d, d_err));
+        const T pos = detail::select(
+            detail::abs(x) ==
+                detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
+            x, detail::div_1_2(x, l.d, l.d_err));
         T xh, xl;
-        detail::two_product(x, e.hi, xh, xl);
-        const T neg = detail::scale2(detail::div_1_2(xh, detail::fma(x, e.lo, xl), d, d_err), e.n);
+        detail::two_product(x, l.hi, xh, xl);
+        const T neg =
+            detail::scale2(detail::div_1_2(xh, detail::fma(x, l.lo, xl), l.d, l.d_err), l.n);
         const T y = detail::select(b >= T(0), pos, neg);
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
-        const T far = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+        const T far =
+            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
         // ±0 returns itself (the correction step would turn -0 into +0).
         return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y));
     }
@@ -202,22 +203,17 @@ struct swish {
     XACT_INLINE T derivative(T x) const noexcept {
         T bx, b_lo; // βx exactly, as in operator()
         detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
-        auto e = math::detail::exp_parts_of(-detail::abs(bx)); // e^-|βx| = m 2^n
-        e.lo = detail::fma(-e.hi, detail::swish_lo(bx, b_lo), e.lo);
-        const T m = e.hi + e.lo;
+        const auto l = detail::logistic_of(bx, b_lo);
         const T one = detail::splat<T>(1);
-        const T ev = detail::scale2(m, e.n);
-        const T d = one + ev, d_err = (one - d) + ev;
-        const T big = detail::div_1_2(one, d, d_err); // σ(|βx|)
-        const T small_m = detail::div_1_2(m, d, d_err); // σ(-|βx|) / 2^n
-        const T small = detail::scale2(small_m, e.n);
-        const T sm = detail::select(bx >= T(0), small, big); // σ(-βx)
+        const T big = l.big();         // σ(|βx|)
+        const T small_m = l.small_m(); // σ(-|βx|) / 2^n
+        const T sm = detail::select(bx >= T(0), detail::scale2(small_m, l.n), big); // σ(-βx)
         // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
         const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
         // f' = σ(βx) (1 + βx σ(-βx)); for βx < 0, σ(βx) = small_m 2^n is scaled last.
         const T fac = detail::fma(b, sm, one);
-        return detail::select(bx >= T(0), big * fac, detail::scale2(small_m * fac, e.n));
+        return detail::select(bx >= T(0), big * fac, detail::scale2(small_m * fac, l.n));
     }
     /// β must be finite (checked once per array call).
     void check() const {
@@ -234,8 +230,9 @@ struct softsign {
     XACT_INLINE T operator()(T x) const noexcept {
         const T d = detail::splat<T>(1) + detail::abs(x);
         const T q = x / d;
-        return detail::select(d == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
-                              detail::copysign(detail::splat<T>(1), x), q);
+        return detail::select(
+            d == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
+            detail::copysign(detail::splat<T>(1), x), q);
     }
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {

@@ -50,8 +50,9 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     // is x - kf * hi (Sterbenz).
     const T ln2_hi = splat<T>(f32 ? 0x1.62ep-1 : 0x1.62e42feep-1);
     const T ln2_lo = splat<T>(f32 ? 3.194618329871446e-05 : 1.9082149292705877e-10);
-    T r = detail::fma(-kf, ln2_hi, x);
-    r = detail::fma(-kf, ln2_lo, r);
+    // The constants carry the minus sign: -kf would be +0 for kf = +0 in some xsimd versions.
+    T r = detail::fma(kf, -ln2_hi, x);
+    r = detail::fma(kf, -ln2_lo, r);
     p.r = r;
     // P(r), Horner; the coefficients come from tools/coefficients.py.
     T q;
@@ -122,10 +123,12 @@ XACT_INLINE T expm1(const T& x) noexcept {
     //           exactly as a + a_err; 2^-n (capped at 2^-60) is taken from a exactly while
     //           n < digits, from a_err beyond.
     const I zero(0), cap(60);
-    const I n_lo = xact::detail::select(p.n > zero, zero, xact::detail::select(p.n < -cap, -cap, p.n));
+    const I n_lo =
+        xact::detail::select(p.n > zero, zero, xact::detail::select(p.n < -cap, -cap, p.n));
     const T two_n = detail::pow2i<T>(n_lo);
     // At n = 0 the result is s itself, so its low part is added in (exactly: 2^0 - 1 = 0).
-    const T small = detail::fma(two_n, p.s, (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
+    const T small =
+        detail::fma(two_n, p.s, (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
     const I n_hi = xact::detail::select(p.n > cap, cap, p.n);
     const T a = p.s + T(1);
     const T a_err = (T(1) - a) + p.s; // exact (Fast2Sum, |s| < 1)
@@ -133,7 +136,8 @@ XACT_INLINE T expm1(const T& x) noexcept {
     const T m = detail::pow2i<T>(-n_hi);
     const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
     const auto exact = p.k < detail::splat<T>(f32 ? 24 : 53);
-    const T m_hi = xact::detail::select(exact, m, T(0)), m_lo = xact::detail::select(exact, T(0), m);
+    const T m_hi = xact::detail::select(exact, m, T(0)),
+            m_lo = xact::detail::select(exact, T(0), m);
     const T big = detail::scale2((a - m_hi) + ((a_err + p.s_lo) - m_lo), p.n);
     const T y = xact::detail::select(p.k > T(0), big, small);
     // ±0 (and tiny x, where s = x exactly anyway) returns x itself: the sign of -0 is kept.
