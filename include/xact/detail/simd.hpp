@@ -127,6 +127,33 @@ XACT_INLINE T fma(const T& a, const T& b, const T& c) noexcept {
 #endif
 }
 
+/// c - a * b, written explicitly (the negation is part of the instruction: no separate -a,
+/// whose sign of zero differs between scalars and some xsimd versions' batches).
+template <class T>
+XACT_INLINE T fnma(const T& a, const T& b, const T& c) noexcept {
+#if XACT_HAS_FMA
+    if constexpr (is_batch_v<T>) {
+#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32) return T(_mm512_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 64 && !f32) return T(_mm512_fnmadd_pd(a, b, c));
+#endif
+        if constexpr (bytes == 32 && f32) return T(_mm256_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 32 && !f32) return T(_mm256_fnmadd_pd(a, b, c));
+        if constexpr (bytes == 16 && f32) return T(_mm_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 16 && !f32) return T(_mm_fnmadd_pd(a, b, c));
+#endif
+        return xsimd::fnma(a, b, c);
+    } else {
+        return std::fma(-a, b, c); // -(a b) + c, one rounding, like the batch
+    }
+#else
+    return c - a * b;
+#endif
+}
+
 /// |x| (clears the sign bit; NaN stays NaN).
 template <class T>
 XACT_INLINE T abs(const T& x) noexcept {
@@ -161,6 +188,35 @@ XACT_INLINE void two_product(const T& a, const T& b, T& hi, T& lo) noexcept {
     const T ah = ca - (ca - a), bh = cb - (cb - b);
     const T al = a - ah, bl = b - bh;
     lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+/// n - q d exactly, for q close to n / d (a rounded quotient): one fma, or Dekker's product
+/// without FMA (there |q d| must stay below 2^100, where the splitting cannot overflow).
+template <class T>
+XACT_INLINE T residual(const T& n, const T& q, const T& d) noexcept {
+#if XACT_HAS_FMA
+    return detail::fnma(q, d, n);
+#else
+    T ph, pl;
+    two_product(q, d, ph, pl);
+    return (n - ph) - pl; // n - ph is exact (Sterbenz)
+#endif
+}
+
+/// a * b + c with the product kept exact: the fma itself where the target has FMA, else
+/// Dekker's product hi + lo added as hi + (lo + c) (|c| small against a b); where |a| or |b|
+/// reaches 2^100 (the splitting could overflow) simply a * b + c.
+template <class T>
+XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c) noexcept {
+#if XACT_HAS_FMA
+    return detail::fma(a, b, c);
+#else
+    T hi, lo;
+    two_product(a, b, hi, lo);
+    const T big = splat<T>(0x1p100);
+    const T plain = hi + c;
+    return select(abs(a) < big, select(abs(b) < big, hi + (lo + c), plain), plain);
 #endif
 }
 
@@ -216,7 +272,14 @@ template <class T>
 XACT_INLINE T pow2i(const int_t<T>& n) noexcept {
     constexpr int mant = std::is_same_v<scalar_t<T>, float> ? 23 : 52;
     constexpr int bias = std::is_same_v<scalar_t<T>, float> ? 127 : 1023;
-    return as_real<T>((n + int_t<T>(bias)) << mant);
+    if constexpr (is_batch_v<T>) {
+        return as_real<T>((n + int_t<T>(bias)) << mant);
+    } else {
+        // Unsigned shift: for the garbage n of a NaN lane (discarded later) a signed shift
+        // into the sign bit would be undefined behaviour.
+        using U = std::make_unsigned_t<int_t<T>>;
+        return as_real<T>(static_cast<int_t<T>>(static_cast<U>(static_cast<U>(n) + U(bias)) << mant));
+    }
 }
 
 /// x * 2^n for x in [0.5, 2) and n up to one past either end of the exponent range: two exact
@@ -225,6 +288,16 @@ template <class T>
 XACT_INLINE T scale2(const T& x, const int_t<T>& n) noexcept {
     const int_t<T> n1 = n >> 1;
     return (x * pow2i<T>(n1)) * pow2i<T>(n - n1);
+}
+
+/// x * 2^n for n <= 0 (down to -226 float, -1622 double) and |x| in [2^-26, 2]: x is first
+/// scaled exactly by 2^(n + k) (a normal number), then by 2^-k, so a subnormal result rounds
+/// once. Cheaper than scale2 (one power of two instead of two); k = 100 float, 600 double.
+template <class T>
+XACT_INLINE T scale2_down(const T& x, const int_t<T>& n) noexcept {
+    constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+    constexpr int k = f32 ? 100 : 600;
+    return (x * pow2i<T>(n + int_t<T>(k))) * splat<T>(f32 ? 0x1p-100 : 0x1p-600);
 }
 
 // ---------------------------------------------------------------- memory

@@ -22,16 +22,12 @@ namespace detail {
 template <class T>
 XACT_INLINE T div_1_2(const T& n, const T& n_lo, const T& d, const T& d_err) noexcept {
     const T q = n / d;
-#if XACT_HAS_FMA
-    T rho = detail::fma(-q, d, n);
-#else
-    T ph, pl;
-    detail::two_product(q, d, ph, pl);
-    T rho = (n - ph) - pl; // n - ph is exact (Sterbenz)
+    T rho = detail::residual(n, q, d);
+#if !XACT_HAS_FMA
     // Dekker's split overflows for huge quotients; there the correction is not needed.
     rho = detail::select(detail::abs(q) < splat<T>(0x1p100), rho, T(0));
 #endif
-    rho = detail::fma(-q, d_err, rho + n_lo);
+    rho = detail::fnma(q, d_err, rho + n_lo);
     const T inv = detail::fma(d, splat<T>(-8.0 / 17), splat<T>(24.0 / 17)); // 1/d within 6 %
     return detail::fma(rho, inv, q);
 }
@@ -50,28 +46,55 @@ XACT_INLINE T abs_low_part(const T& b, const T& b_lo) noexcept {
 
 /// The shared core of sigmoid, swish and tanh': for b + b_lo (b_lo a small low part),
 /// e^-|b + b_lo| = m 2^n with m = hi + lo, and d + d_err = 1 + e^-|b + b_lo| exactly.
+/// Each user divides once: by d (corrected with d_err) and scales by 2^n last.
 template <class T>
 struct logistic {
     T hi, lo, m, d, d_err;
     int_t<T> n;
-    /// σ(|b|) = 1 / (1 + e^-|b|).
-    XACT_INLINE T big() const noexcept { return div_1_2(splat<T>(1), d, d_err); }
-    /// σ(-|b|) / 2^n: scale2(·, n) gives σ(-|b|), rounded once even when subnormal.
-    XACT_INLINE T small_m() const noexcept { return div_1_2(m, d, d_err); }
+    /// num / (1 + e^-|b|), the quotient corrected once (div_1_2).
+    XACT_INLINE T over_d(const T& num, const T& num_lo = T(0)) const noexcept {
+        return div_1_2(num, num_lo, d, d_err);
+    }
+    /// num / (1 + e^-|b|) from r = over_d(1): the product num r corrected once by the exact
+    /// residual, as accurate as over_d(num) without a second division.
+    XACT_INLINE T over_d_by(const T& num, const T& r) const noexcept {
+        const T q = num * r;
+        const T rho = detail::fnma(q, d_err, detail::residual(num, q, d)); // |num| <= 2^100
+        return detail::fma(rho, r, q);
+    }
 };
+/// d + d_err = 1 + m 2^n exactly (n <= 0).
+template <class T>
+XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
+    const T ev = detail::scale2_down(l.m, l.n);
+    const T one = splat<T>(1);
+    l.d = one + ev;
+    l.d_err = (one - l.d) + ev; // exact: Fast2Sum, ev <= 1
+}
+template <class T>
+XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
+    const auto e = math::detail::exp_parts_of(-detail::abs(b));
+    logistic<T> l;
+    l.hi = e.hi;
+    l.lo = e.lo;
+    l.m = e.hi + e.lo;
+    l.n = e.n;
+    logistic_denominator(l);
+    return l;
+}
 template <class T>
 XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
     const auto e = math::detail::exp_parts_of(-detail::abs(b));
     logistic<T> l;
-    l.hi = e.hi;
     // e^-|b + b_lo| = e^-|b| (1 - sgn(b) b_lo) to first order, folded into the low part.
-    l.lo = detail::fma(-e.hi, abs_low_part(b, b_lo), e.lo);
-    l.m = l.hi + l.lo;
+    // That low part may reach |b| ulp(b) (hundreds of ulp(hi)), so hi + lo is renormalized
+    // (Fast2Sum): callers such as div_1_2 assume |lo| <= ulp(hi).
+    const T lo = detail::fma(-e.hi, abs_low_part(b, b_lo), e.lo);
+    l.m = e.hi + lo;
+    l.hi = l.m;
+    l.lo = (e.hi - l.m) + lo;
     l.n = e.n;
-    const T one = splat<T>(1);
-    const T ev = detail::scale2(l.m, l.n);
-    l.d = one + ev;
-    l.d_err = (one - l.d) + ev; // exact: Fast2Sum, ev <= 1
+    logistic_denominator(l);
     return l;
 }
 
@@ -83,13 +106,19 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
 struct sigmoid {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        const auto l = detail::logistic_of(x, T(0));
-        return detail::select(x >= T(0), l.big(), detail::scale2(l.small_m(), l.n));
+        // x >= 0: 1 / (1 + e^-x). x < 0: e^x / (1 + e^x) = (m / d) 2^n, scaled last so
+        // that a subnormal result rounds once. One division serves both sides.
+        const auto l = detail::logistic_of(x);
+        const auto pos = x >= T(0);
+        const T q = l.over_d(detail::select(pos, detail::splat<T>(1), l.m));
+        return detail::select(pos, q, detail::scale2_down(q, l.n));
     }
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        const auto l = detail::logistic_of(x, T(0));
-        return detail::scale2(l.big() * l.small_m(), l.n); // σ(|x|) σ(-|x|), scaled last
+        // σ(|x|) σ(-|x|) = (r m r) 2^n with r = 1 / d, scaled last.
+        const auto l = detail::logistic_of(x);
+        const T r = l.over_d(detail::splat<T>(1));
+        return detail::scale2_down((l.m * r) * r, l.n);
     }
     /// From y = σ(x): y (1 - y), rounded once. Loses accuracy where y rounds to 1.
     template <class T>
@@ -156,9 +185,9 @@ struct tanh {
         // 4t/d^2 = (4t/d) (1/d).
         // t = e^(-2a) = m 2^n; 4t is m 2^(n+2), scaled last so that a subnormal result is
         // rounded once (4t may be representable where t alone underflows).
-        const auto l = detail::logistic_of(detail::splat<T>(2) * a, T(0));
-        const T r1 = l.big();
-        const T tail = detail::scale2((l.m * r1) * r1, l.n + detail::int_t<T>(2));
+        const auto l = detail::logistic_of(detail::splat<T>(2) * a);
+        const T r1 = l.over_d(detail::splat<T>(1));
+        const T tail = detail::scale2_down((l.m * r1) * r1, l.n + detail::int_t<T>(2));
         return detail::select(a < detail::splat<T>(split), near0, tail);
     }
     /// From y = tanh(x): 1 - y², rounded once. Loses accuracy where |y| rounds to 1.
@@ -181,17 +210,16 @@ struct swish {
         const auto l = detail::logistic_of(b, b_lo);
         // b >= 0: x σ(b) = x / (1 + e^-b). b < 0: x m 2^n / (1 + e^b), scaled last so that a
         // subnormal result rounds once (x σ(b) may be representable where σ(b) underflows).
-        // The numerators x and x (hi + lo) are carried exactly into the corrected division.
-        // At x = ±inf on this side, x itself (σ = 1): the division would give inf - inf.
-        const T pos = detail::select(
-            detail::abs(x) ==
-                detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
-            x, detail::div_1_2(x, l.d, l.d_err));
+        // The numerators x and x (hi + lo) are carried exactly into one corrected division.
+        // At x = ±inf on the b >= 0 side, x itself (σ = 1): the division would give inf - inf.
+        const auto pos = b >= T(0);
         T xh, xl;
         detail::two_product(x, l.hi, xh, xl);
-        const T neg =
-            detail::scale2(detail::div_1_2(xh, detail::fma(x, l.lo, xl), l.d, l.d_err), l.n);
-        const T y = detail::select(b >= T(0), pos, neg);
+        const T q = l.over_d(detail::select(pos, x, xh),
+                             detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
+        const T inf = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity());
+        const T y = detail::select(pos, detail::select(detail::abs(x) == inf, x, q),
+                                   detail::scale2(q, l.n)); // |q| may exceed 2
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
         const T far =
@@ -205,8 +233,8 @@ struct swish {
         detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
         const auto l = detail::logistic_of(bx, b_lo);
         const T one = detail::splat<T>(1);
-        const T big = l.big();         // σ(|βx|)
-        const T small_m = l.small_m(); // σ(-|βx|) / 2^n
+        const T big = l.over_d(one); // σ(|βx|)
+        const T small_m = l.over_d_by(l.m, big); // σ(-|βx|) / 2^n
         const T sm = detail::select(bx >= T(0), detail::scale2(small_m, l.n), big); // σ(-βx)
         // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);

@@ -25,8 +25,9 @@ using namespace xact::detail;
 /// first to the range where n keeps 2^n within one step of the exponent range (NaN kept).
 template <class T>
 struct exp_parts {
-    T r, s, s_lo, k; // e^r - 1 = s + s_lo (s_lo: the rounding error of s); k: n as a real
-    int_t<T> n;
+    T r, r_lo, s, s_lo, k; // e^r - 1 = s + s_lo (s_lo: the rounding error of s); k: n as a real
+    T r2, q;               // r^2 and P(r): e^r - 1 = r + r^2 P(r)
+    int_t<T> n;            // r_lo: the rounding error of r (x - k ln2 = r + r_lo)
 };
 
 template <class T>
@@ -51,32 +52,31 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     const T ln2_hi = splat<T>(f32 ? 0x1.62ep-1 : 0x1.62e42feep-1);
     const T ln2_lo = splat<T>(f32 ? 3.194618329871446e-05 : 1.9082149292705877e-10);
     // The constants carry the minus sign: -kf would be +0 for kf = +0 in some xsimd versions.
-    T r = detail::fma(kf, -ln2_hi, x);
-    r = detail::fma(kf, -ln2_lo, r);
+    const T r_hi = detail::fma(kf, -ln2_hi, x);
+    const T r = detail::fma(kf, -ln2_lo, r_hi);
     p.r = r;
-    // P(r), Horner; the coefficients come from tools/coefficients.py.
+    p.r_lo = detail::fma(kf, -ln2_lo, r_hi - r); // only expm1 (double) reads it
+    // P(r) by Estrin's scheme (a shorter dependency chain than Horner; the kernels are
+    // latency-bound); the coefficients come from tools/coefficients.py.
+    const T r2 = r * r;
     T q;
     if constexpr (f32) {
-        q = splat<T>(1.989198131397769021e-4);
-        q = detail::fma(q, r, splat<T>(1.393454192827026448e-3));
-        q = detail::fma(q, r, splat<T>(8.333310024225292430e-3));
-        q = detail::fma(q, r, splat<T>(4.166645680967787603e-2));
-        q = detail::fma(q, r, splat<T>(1.666666668253435607e-1));
-        q = detail::fma(q, r, splat<T>(5.000000014286223417e-1));
+        const T p01 = detail::fma(splat<T>(1.666666668253435607e-1), r, splat<T>(5.000000014286223417e-1));
+        const T p23 = detail::fma(splat<T>(8.333310024225292430e-3), r, splat<T>(4.166645680967787603e-2));
+        const T p45 = detail::fma(splat<T>(1.989198131397769021e-4), r, splat<T>(1.393454192827026448e-3));
+        q = detail::fma(r2, detail::fma(r2, p45, p23), p01);
     } else {
-        q = splat<T>(2.091544229778011521684555e-9);
-        q = detail::fma(q, r, splat<T>(2.510627473357329468825298e-8));
-        q = detail::fma(q, r, splat<T>(2.755727181021979956946633e-7));
-        q = detail::fma(q, r, splat<T>(2.755725283351690974812657e-6));
-        q = detail::fma(q, r, splat<T>(2.480158732700718673101561e-5));
-        q = detail::fma(q, r, splat<T>(1.984126987686435492946973e-4));
-        q = detail::fma(q, r, splat<T>(1.38888888888833266743687e-3));
-        q = detail::fma(q, r, splat<T>(8.33333333332554469956261e-3));
-        q = detail::fma(q, r, splat<T>(4.166666666666667007437566e-2));
-        q = detail::fma(q, r, splat<T>(1.666666666666667143841611e-1));
-        q = detail::fma(q, r, splat<T>(0.5));
+        const T p01 = detail::fma(splat<T>(1.666666666666667143841611e-1), r, splat<T>(0.5));
+        const T p23 = detail::fma(splat<T>(8.33333333332554469956261e-3), r, splat<T>(4.166666666666667007437566e-2));
+        const T p45 = detail::fma(splat<T>(1.984126987686435492946973e-4), r, splat<T>(1.38888888888833266743687e-3));
+        const T p67 = detail::fma(splat<T>(2.755725283351690974812657e-6), r, splat<T>(2.480158732700718673101561e-5));
+        const T p89 = detail::fma(splat<T>(2.510627473357329468825298e-8), r, splat<T>(2.755727181021979956946633e-7));
+        const T r4 = r2 * r2;
+        const T hi4 = detail::fma(r2, splat<T>(2.091544229778011521684555e-9), p89); // r^8 part
+        q = detail::fma(r4, detail::fma(r4, hi4, detail::fma(r2, p67, p45)), detail::fma(r2, p23, p01));
     }
-    const T r2 = r * r;
+    p.r2 = r2;
+    p.q = q;
     p.s = detail::fma(r2, q, r);
 #if XACT_HAS_FMA
     p.s_lo = detail::fma(r2, q, r - p.s); // r - s is exact (|r^2 q| < |r| / 4)
@@ -97,10 +97,13 @@ struct exp_split {
 template <class T>
 XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
     const auto p = exp_reduce(x);
-    // 1 + s carried exactly (Fast2Sum), so the one rounding left is the caller's.
-    const T a = p.s + T(1);
-    const T a_err = (T(1) - a) + p.s;
-    return {a, a_err + p.s_lo, p.n};
+    // e^r = (1 + r) + r^2 P(r): 1 + r is carried exactly (Fast2Sum, |r| < 1) and its error
+    // joins the small term, so hi rounds once; lo = what hi left out. Two steps after P(r).
+    const T one = splat<T>(1);
+    const T r1 = one + p.r;
+    const T t = detail::fma(p.r2, p.q, (one - r1) + p.r);
+    const T hi = r1 + t;
+    return {hi, t - (hi - r1), p.n}; // hi - r1 is exact
 }
 } // namespace detail
 
@@ -122,23 +125,37 @@ XACT_INLINE T expm1(const T& x) noexcept {
     //   n >= 1: 2^n ((1 + s) - 2^-n), exact scaling of one rounded sum: 1 + s is carried
     //           exactly as a + a_err; 2^-n (capped at 2^-60) is taken from a exactly while
     //           n < digits, from a_err beyond.
+    const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
     const I zero(0), cap(60);
     const I n_lo =
         xact::detail::select(p.n > zero, zero, xact::detail::select(p.n < -cap, -cap, p.n));
     const T two_n = detail::pow2i<T>(n_lo);
-    // At n = 0 the result is s itself, so its low part is added in (exactly: 2^0 - 1 = 0).
-    const T small =
-        detail::fma(two_n, p.s, (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
+    T small, lo;
+    if constexpr (f32) {
+        // At n = 0 the result is s itself, so its low part is added in (2^0 - 1 = 0 exactly).
+        lo = p.s_lo;
+        small = detail::fma(two_n, p.s,
+                            (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
+    } else {
+        // Double also carries the rounding of r: e^(r + r_lo) - 1 = s + s_lo + r_lo (1 + s).
+        // Where |2^n e^r - 1| < 2^n e^r that error is magnified (up to 3x at n = 1), which
+        // alone cost 0.3 ULP. The sum 2^n s + (2^n - 1) is then formed exactly (Fast2Sum:
+        // |2^n - 1| >= |2^n s| for n <= -1, and n = 0 adds 0) and rounded once with the
+        // low parts.
+        lo = detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+        const T u = two_n * p.s, v = two_n - T(1);
+        const T h = v + u;
+        small = h + detail::fma(two_n, lo, (v - h) + u);
+    }
     const I n_hi = xact::detail::select(p.n > cap, cap, p.n);
     const T a = p.s + T(1);
     const T a_err = (T(1) - a) + p.s; // exact (Fast2Sum, |s| < 1)
     // 2^-n leaves a exactly while it is a multiple of ulp(a) (n <= p - 1), else a_err.
     const T m = detail::pow2i<T>(-n_hi);
-    const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
     const auto exact = p.k < detail::splat<T>(f32 ? 24 : 53);
     const T m_hi = xact::detail::select(exact, m, T(0)),
             m_lo = xact::detail::select(exact, T(0), m);
-    const T big = detail::scale2((a - m_hi) + ((a_err + p.s_lo) - m_lo), p.n);
+    const T big = detail::scale2((a - m_hi) + ((a_err + lo) - m_lo), p.n);
     const T y = xact::detail::select(p.k > T(0), big, small);
     // ±0 (and tiny x, where s = x exactly anyway) returns x itself: the sign of -0 is kept.
     return detail::select(x == T(0), x, y);
