@@ -1,20 +1,48 @@
-// xact benchmark: the array calls against a plain loop and against std::memcpy, one binary so
-// that every ratio comes from one run on one machine.
+// xact benchmark: the array calls against a plain loop, against Eigen (when found) and against
+// std::memcpy, one binary so that every ratio comes from one run on one machine.
 //
 //   fwd/<function>/<type>/<n>        xact::forward
 //   fwd_loop/<function>/<type>/<n>   the same function as a plain std:: loop (same flags)
 //   bwd/<function>/<type>/<n>        xact::backward (dx = dy * f'(x), from the input)
 //   bwd_loop/<function>/<type>/<n>   the same as a plain loop
+//   fwd_eigen/<function>/<type>/<n>  the same as an Eigen array expression (Eigen 3.3+ found by
+//   bwd_eigen/<function>/<type>/<n>  CMake): sigmoid, tanh, silu, elu, gelu
 //   memcpy/<type>/<n>                std::memcpy of n elements (the bytes of one output array)
 //   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
 //
+// Functions: identity, relu, relu6, leaky_relu, hardtanh, hard_sigmoid, hard_swish (piecewise);
+// sigmoid, tanh, silu, swish_1.5 (beta 1.5), softsign, elu, selu, celu (transcendental); gelu
+// (erf form), gelu_tanh, softplus, log_sigmoid, mish when their headers are on the include
+// path (__has_include). Types f32 and f64; n = 4096 (in L1), 262144 (L2/L3) and 16 Mi (memory). At
+// 16 Mi the transcendental functions have fwd and bwd rows only (no loop, no Eigen): there the
+// question is whether they keep up with memory; their arithmetic is measured at the smaller n.
+//
+// ~490 benchmarks, about 3 min with the default min_time. Subsets, e.g.:
+//   xact_bench --benchmark_filter='f32/4096'                       # one type and size
+//   xact_bench --benchmark_filter='(^memcpy|/(sigmoid|tanh|silu|elu|gelu))/f32/(4096|262144)(/|$)'
+//              --benchmark_repetitions=3                           # the Eigen comparison
+//
 // Bytes processed = bytes read + bytes written. bench/ratios.py turns the JSON output
-// (--benchmark_format=json) into a table of time / memcpy time. Single thread.
+// (--benchmark_format=json) into a table of time / memcpy time and speed-ups. Single thread.
 #include <xact/xact.hpp>
+#if __has_include(<xact/functions/gelu.hpp>)
+#include <xact/functions/gelu.hpp>
+#define XACT_BENCH_HAVE_GELU 1
+#endif
+#if __has_include(<xact/functions/softplus.hpp>)
+#include <xact/functions/softplus.hpp>
+#define XACT_BENCH_HAVE_SOFTPLUS 1
+#endif
 
 #include <benchmark/benchmark.h>
 
+#ifdef XACT_BENCH_HAVE_EIGEN
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions> // erf
+#endif
+
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -36,7 +64,7 @@
 namespace {
 
 constexpr std::size_t sizes[] = {4096, 262144, std::size_t(16) * 1024 * 1024};
-// Seconds per benchmark unless --benchmark_min_time is given: ~190 benchmarks, < 3 min in all.
+// Seconds per benchmark unless --benchmark_min_time is given: ~490 benchmarks, ~3 min in all.
 constexpr double default_min_time = 0.2;
 bool use_default_min_time = true;
 
@@ -45,7 +73,7 @@ bool use_default_min_time = true;
 /// n elements of T, 64-byte aligned, allocated once.
 template <class T>
 class aligned_array {
-public:
+  public:
     explicit aligned_array(std::size_t n)
         : n_(n), p_(static_cast<T*>(::operator new(bytes(n), std::align_val_t(64)))) {}
     ~aligned_array() { ::operator delete(p_, std::align_val_t(64)); }
@@ -54,7 +82,7 @@ public:
     T* data() noexcept { return p_; }
     std::size_t size() const noexcept { return n_; }
 
-private:
+  private:
     static std::size_t bytes(std::size_t n) { return (n * sizeof(T) + 63) / 64 * 64 + 64; }
     std::size_t n_;
     T* p_;
@@ -105,7 +133,8 @@ workspace<T>& get_workspace(std::size_t n) {
 
 template <class T>
 void set_counters(benchmark::State& state, std::size_t n, std::size_t bytes_per_iteration) {
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(n));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
                             static_cast<std::int64_t>(bytes_per_iteration));
 }
@@ -116,53 +145,291 @@ void set_counters(benchmark::State& state, std::size_t n, std::size_t bytes_per_
 struct case_identity {
     static constexpr const char* name = "identity";
     xact::identity f{};
-    template <class T> T fwd(T x) const { return x; }
-    template <class T> T bwd(T x, T g) const { (void)x; return g; }
+    template <class T>
+    T fwd(T x) const {
+        return x;
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        (void)x;
+        return g;
+    }
 };
 
 struct case_relu {
     static constexpr const char* name = "relu";
     xact::relu f{};
-    template <class T> T fwd(T x) const { return std::max(x, T(0)); }
-    template <class T> T bwd(T x, T g) const { return g * (x > T(0) ? T(1) : T(0)); }
+    template <class T>
+    T fwd(T x) const {
+        return std::max(x, T(0));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(0) ? T(1) : T(0));
+    }
 };
 
 struct case_relu6 {
     static constexpr const char* name = "relu6";
     xact::relu6 f{};
-    template <class T> T fwd(T x) const { return std::min(std::max(x, T(0)), T(6)); }
-    template <class T> T bwd(T x, T g) const { return g * (x > T(0) && x < T(6) ? T(1) : T(0)); }
+    template <class T>
+    T fwd(T x) const {
+        return std::min(std::max(x, T(0)), T(6));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(0) && x < T(6) ? T(1) : T(0));
+    }
 };
 
 struct case_leaky_relu {
     static constexpr const char* name = "leaky_relu";
     xact::leaky_relu f{0.01};
-    template <class T> T fwd(T x) const { return x > T(0) ? x : T(f.alpha) * x; }
-    template <class T> T bwd(T x, T g) const { return g * (x > T(0) ? T(1) : T(f.alpha)); }
+    template <class T>
+    T fwd(T x) const {
+        return x > T(0) ? x : T(f.alpha) * x;
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(0) ? T(1) : T(f.alpha));
+    }
 };
 
 struct case_hardtanh {
     static constexpr const char* name = "hardtanh";
     xact::hardtanh f{-1.0, 1.0};
-    template <class T> T fwd(T x) const { return std::min(std::max(x, T(f.lo)), T(f.hi)); }
-    template <class T> T bwd(T x, T g) const { return g * (x > T(f.lo) && x < T(f.hi) ? T(1) : T(0)); }
+    template <class T>
+    T fwd(T x) const {
+        return std::min(std::max(x, T(f.lo)), T(f.hi));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(f.lo) && x < T(f.hi) ? T(1) : T(0));
+    }
 };
 
 struct case_hard_sigmoid {
     static constexpr const char* name = "hard_sigmoid";
     xact::hard_sigmoid f{};
-    template <class T> T fwd(T x) const { return std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
-    template <class T> T bwd(T x, T g) const { return g * (x > T(-3) && x < T(3) ? T(1) / T(6) : T(0)); }
+    template <class T>
+    T fwd(T x) const {
+        return std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(-3) && x < T(3) ? T(1) / T(6) : T(0));
+    }
 };
 
 struct case_hard_swish {
     static constexpr const char* name = "hard_swish";
     xact::hard_swish f{};
-    template <class T> T fwd(T x) const { return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
-    template <class T> T bwd(T x, T g) const {
+    template <class T>
+    T fwd(T x) const {
+        return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
         return g * (x < T(-3) ? T(0) : x > T(3) ? T(1) : (T(2) * x + T(3)) / T(6));
     }
 };
+
+// Transcendental functions. The loops are the textbook formulas with std:: functions, as one
+// would write them without a library (no care for the tails; the inputs stay in [-8, 8)).
+
+constexpr double inv_sqrt2 = 0.70710678118654752440;      // 1 / sqrt(2)
+constexpr double inv_sqrt_2pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
+constexpr double sqrt_2_over_pi = 0.79788456080286535588; // sqrt(2 / pi)
+
+template <class T>
+T logistic(T x) {
+    return T(1) / (T(1) + std::exp(-x));
+}
+
+struct case_sigmoid {
+    static constexpr const char* name = "sigmoid";
+    xact::sigmoid f{};
+    template <class T>
+    T fwd(T x) const {
+        return logistic(x);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T s = logistic(x);
+        return g * s * (T(1) - s);
+    }
+};
+
+struct case_tanh {
+    static constexpr const char* name = "tanh";
+    xact::tanh f{};
+    template <class T>
+    T fwd(T x) const {
+        return std::tanh(x);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T t = std::tanh(x);
+        return g * (T(1) - t * t);
+    }
+};
+
+struct case_silu {
+    static constexpr const char* name = "silu";
+    xact::silu f{}; // swish with beta = 1
+    template <class T>
+    T fwd(T x) const {
+        return x * logistic(x);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T s = logistic(x);
+        return g * s * (T(1) + x * (T(1) - s));
+    }
+};
+
+struct case_swish {
+    static constexpr const char* name = "swish_1.5";
+    xact::swish f{1.5};
+    template <class T>
+    T fwd(T x) const {
+        return x * logistic(T(f.beta) * x);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T b = T(f.beta) * x;
+        const T s = logistic(b);
+        return g * s * (T(1) + b * (T(1) - s));
+    }
+};
+
+struct case_softsign {
+    static constexpr const char* name = "softsign";
+    xact::softsign f{};
+    template <class T>
+    T fwd(T x) const {
+        return x / (T(1) + std::abs(x));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T d = T(1) + std::abs(x);
+        return g / (d * d);
+    }
+};
+
+struct case_elu {
+    static constexpr const char* name = "elu";
+    xact::elu f{1.0};
+    template <class T>
+    T fwd(T x) const {
+        return x > T(0) ? x : T(f.alpha) * std::expm1(x);
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(0) ? T(1) : T(f.alpha) * std::exp(x));
+    }
+};
+
+struct case_selu {
+    static constexpr const char* name = "selu";
+    xact::selu f{};
+    static constexpr double alpha = 1.6732632423543772848, lambda = 1.0507009873554804934;
+    template <class T>
+    T fwd(T x) const {
+        return T(lambda) * (x > T(0) ? x : T(alpha) * std::expm1(x));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * T(lambda) * (x > T(0) ? T(1) : T(alpha) * std::exp(x));
+    }
+};
+
+struct case_celu {
+    static constexpr const char* name = "celu";
+    xact::celu f{1.0};
+    template <class T>
+    T fwd(T x) const {
+        return x > T(0) ? x : T(f.alpha) * std::expm1(x / T(f.alpha));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * (x > T(0) ? T(1) : std::exp(x / T(f.alpha)));
+    }
+};
+
+#ifdef XACT_BENCH_HAVE_GELU
+struct case_gelu {
+    static constexpr const char* name = "gelu";
+    xact::gelu f{false};
+    template <class T>
+    T fwd(T x) const {
+        return T(0.5) * x * std::erfc(-x * T(inv_sqrt2));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T cdf = T(0.5) * std::erfc(-x * T(inv_sqrt2));
+        const T pdf = std::exp(T(-0.5) * x * x) * T(inv_sqrt_2pi);
+        return g * (cdf + x * pdf);
+    }
+};
+
+struct case_gelu_tanh {
+    static constexpr const char* name = "gelu_tanh";
+    xact::gelu f{true};
+    template <class T>
+    T fwd(T x) const {
+        return T(0.5) * x * (T(1) + std::tanh(T(sqrt_2_over_pi) * (x + T(0.044715) * x * x * x)));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T t = std::tanh(T(sqrt_2_over_pi) * (x + T(0.044715) * x * x * x));
+        const T du = T(sqrt_2_over_pi) * (T(1) + T(3 * 0.044715) * x * x);
+        return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
+    }
+};
+#endif
+
+#ifdef XACT_BENCH_HAVE_SOFTPLUS
+struct case_softplus {
+    static constexpr const char* name = "softplus";
+    xact::softplus f{1.0};
+    template <class T>
+    T fwd(T x) const {
+        return std::log1p(std::exp(x));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * logistic(x);
+    }
+};
+
+struct case_log_sigmoid {
+    static constexpr const char* name = "log_sigmoid";
+    xact::log_sigmoid f{};
+    template <class T>
+    T fwd(T x) const {
+        return -std::log1p(std::exp(-x));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        return g * logistic(-x);
+    }
+};
+
+struct case_mish {
+    static constexpr const char* name = "mish";
+    xact::mish f{};
+    template <class T>
+    T fwd(T x) const {
+        return x * std::tanh(std::log1p(std::exp(x)));
+    }
+    template <class T>
+    T bwd(T x, T g) const {
+        const T t = std::tanh(std::log1p(std::exp(x)));
+        return g * (t + x * (T(1) - t * t) * logistic(x));
+    }
+};
+#endif
 
 template <class C, class T>
 BENCH_NOINLINE void loop_forward(const C& c, const T* x, T* y, std::size_t n) {
@@ -247,6 +514,133 @@ void bm_memcpy(benchmark::State& state, std::size_t n) {
     set_counters<T>(state, n, 2 * n * sizeof(T));
 }
 
+// ---------------------------------------------------------------- Eigen
+// The same functions as Eigen array expressions over the same buffers (Map), evaluated into
+// a Map of the output: what an Eigen user would write, compiled with the same flags (Eigen is
+// header-only, so -O3 -march=native reach its packet math). The maps are declared 64-byte
+// aligned (the workspace is), Eigen's best case. Where Eigen has no function (elu) or would
+// fall back to scalar code for a natural form (select() is not vectorized in Eigen 3.4), the
+// vectorized equivalent is used, so that the peer is as fast as Eigen allows.
+
+#ifdef XACT_BENCH_HAVE_EIGEN
+template <class T>
+using eigen_in = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, Eigen::Aligned64>;
+template <class T>
+using eigen_out = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, Eigen::Aligned64>;
+
+struct eigen_sigmoid {
+    static constexpr const char* name = "sigmoid";
+    template <class T>
+    static void fwd(const eigen_in<T>& x, eigen_out<T>& y) {
+        y = x.logistic();
+    }
+    template <class T>
+    static void bwd(const eigen_in<T>& x, const eigen_in<T>& g, eigen_out<T>& dx) {
+        // One expression: s is evaluated twice per element, but GCC merges the two (one
+        // division per packet); tanh likewise.
+        const auto s = x.logistic();
+        dx = g * s * (T(1) - s);
+    }
+};
+
+struct eigen_tanh {
+    static constexpr const char* name = "tanh";
+    template <class T>
+    static void fwd(const eigen_in<T>& x, eigen_out<T>& y) {
+        y = x.tanh();
+    }
+    template <class T>
+    static void bwd(const eigen_in<T>& x, const eigen_in<T>& g, eigen_out<T>& dx) {
+        const auto t = x.tanh();
+        dx = g * (T(1) - t * t);
+    }
+};
+
+struct eigen_silu {
+    static constexpr const char* name = "silu";
+    template <class T>
+    static void fwd(const eigen_in<T>& x, eigen_out<T>& y) {
+        y = x * x.logistic();
+    }
+    template <class T>
+    static void bwd(const eigen_in<T>& x, const eigen_in<T>& g, eigen_out<T>& dx) {
+        // Here GCC does not merge the two evaluations of s in one expression (two divisions
+        // per packet, 1.4x slower at n = 4096), so s is evaluated once, into dx, then used.
+        dx = x.logistic();
+        dx = dx * (T(1) + x * (T(1) - dx)) * g;
+    }
+};
+
+struct eigen_elu {
+    static constexpr const char* name = "elu";
+    // (x > 0).select(x, exp(x) - 1) and (x > 0).select(g, g exp(x)), written without select:
+    // exp(min(x, 0)) is exactly 1 for x > 0.
+    template <class T>
+    static void fwd(const eigen_in<T>& x, eigen_out<T>& y) {
+        y = (x.min(T(0)).exp() - T(1)) + x.max(T(0));
+    }
+    template <class T>
+    static void bwd(const eigen_in<T>& x, const eigen_in<T>& g, eigen_out<T>& dx) {
+        dx = g * x.min(T(0)).exp();
+    }
+};
+
+struct eigen_gelu {
+    static constexpr const char* name = "gelu";
+    template <class T>
+    static void fwd(const eigen_in<T>& x, eigen_out<T>& y) {
+        y = T(0.5) * x * (T(1) + (x * T(inv_sqrt2)).erf());
+    }
+    template <class T>
+    static void bwd(const eigen_in<T>& x, const eigen_in<T>& g, eigen_out<T>& dx) {
+        const auto cdf = T(0.5) * (T(1) + (x * T(inv_sqrt2)).erf());
+        const auto pdf = (T(-0.5) * x.square()).exp() * T(inv_sqrt_2pi);
+        dx = g * (cdf + x * pdf);
+    }
+};
+
+template <class E, class T>
+BENCH_NOINLINE void eigen_forward(const T* x, T* y, std::size_t n) {
+    const eigen_in<T> xm(x, Eigen::Index(n));
+    eigen_out<T> ym(y, Eigen::Index(n));
+    E::fwd(xm, ym);
+}
+
+template <class E, class T>
+BENCH_NOINLINE void eigen_backward(const T* x, const T* dy, T* dx, std::size_t n) {
+    const eigen_in<T> xm(x, Eigen::Index(n)), gm(dy, Eigen::Index(n));
+    eigen_out<T> dxm(dx, Eigen::Index(n));
+    E::bwd(xm, gm, dxm);
+}
+
+template <class T, class E>
+void bm_eigen_forward(benchmark::State& state, std::size_t n) {
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        eigen_forward<E>(x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+template <class T, class E>
+void bm_eigen_backward(benchmark::State& state, std::size_t n) {
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    const T* dy = w.dy.data();
+    T* dx = w.out.data();
+    for (auto _ : state) {
+        eigen_backward<E>(x, dy, dx, n);
+        benchmark::DoNotOptimize(dx);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 3 * n * sizeof(T));
+}
+#endif
+
 // ---------------------------------------------------------------- PReLU
 
 /// Plain loops: one slope per channel; channels-last (inner == 1) loops over channels inside.
@@ -256,7 +650,8 @@ BENCH_NOINLINE void loop_prelu_forward(const T* x, const T* alpha, T* y, xact::e
         for (std::size_t o = 0; o < e.outer; ++o) {
             const T* xs = x + o * e.axis;
             T* ys = y + o * e.axis;
-            for (std::size_t c = 0; c < e.axis; ++c) ys[c] = xs[c] > T(0) ? xs[c] : alpha[c] * xs[c];
+            for (std::size_t c = 0; c < e.axis; ++c)
+                ys[c] = xs[c] > T(0) ? xs[c] : alpha[c] * xs[c];
         }
         return;
     }
@@ -376,6 +771,42 @@ void add_function(std::size_t n) {
     add("bwd_loop/" + tail, n, [n](benchmark::State& s) { bm_backward_loop<T, C>(s, n); });
 }
 
+/// xact rows only (no loop): the 16 Mi rows of the transcendental functions.
+template <class T, class C>
+void add_function_xact(std::size_t n) {
+    const std::string tail = std::string(C::name) + "/" + type_name<T>() + "/" + std::to_string(n);
+    add("fwd/" + tail, n, [n](benchmark::State& s) { bm_forward<T, C>(s, n); });
+    add("bwd/" + tail, n, [n](benchmark::State& s) { bm_backward<T, C>(s, n); });
+}
+
+/// A transcendental function: all four rows up to L2 sizes, xact rows only at 16 Mi.
+template <class T, class C>
+void add_transcendental(std::size_t n) {
+    if (n <= 262144)
+        add_function<T, C>(n);
+    else
+        add_function_xact<T, C>(n);
+}
+
+#ifdef XACT_BENCH_HAVE_EIGEN
+/// The Eigen rows, up to L2 sizes (at 16 Mi only xact is measured against memory).
+template <class T, class E>
+void add_eigen(std::size_t n) {
+    if (n > 262144) return;
+    const std::string tail = std::string(E::name) + "/" + type_name<T>() + "/" + std::to_string(n);
+    add("fwd_eigen/" + tail, n, [n](benchmark::State& s) { bm_eigen_forward<T, E>(s, n); });
+    add("bwd_eigen/" + tail, n, [n](benchmark::State& s) { bm_eigen_backward<T, E>(s, n); });
+}
+#else
+struct eigen_sigmoid;
+struct eigen_tanh;
+struct eigen_silu;
+struct eigen_elu;
+struct eigen_gelu;
+template <class T, class E>
+void add_eigen(std::size_t) {} // no Eigen: no rows
+#endif
+
 template <class T>
 void add_prelu(const char* layout, xact::extents e) {
     const std::size_t n = e.size();
@@ -402,10 +833,34 @@ void register_type() {
         add_function<T, case_hardtanh>(n);
         add_function<T, case_hard_sigmoid>(n);
         add_function<T, case_hard_swish>(n);
+        add_transcendental<T, case_sigmoid>(n);
+        add_eigen<T, eigen_sigmoid>(n);
+        add_transcendental<T, case_tanh>(n);
+        add_eigen<T, eigen_tanh>(n);
+        add_transcendental<T, case_silu>(n);
+        add_eigen<T, eigen_silu>(n);
+        add_transcendental<T, case_swish>(n);
+        add_transcendental<T, case_softsign>(n);
+        add_transcendental<T, case_elu>(n);
+        add_eigen<T, eigen_elu>(n);
+        add_transcendental<T, case_selu>(n);
+        add_transcendental<T, case_celu>(n);
+#ifdef XACT_BENCH_HAVE_GELU
+        add_transcendental<T, case_gelu>(n);
+#endif
+        add_eigen<T, eigen_gelu>(n); // also without xact's gelu: the reference stays measured
+#ifdef XACT_BENCH_HAVE_GELU
+        add_transcendental<T, case_gelu_tanh>(n);
+#endif
+#ifdef XACT_BENCH_HAVE_SOFTPLUS
+        add_transcendental<T, case_softplus>(n);
+        add_transcendental<T, case_log_sigmoid>(n);
+        add_transcendental<T, case_mish>(n);
+#endif
         if constexpr (std::is_same_v<T, float>) {
             const xact::extents prelu_shapes[][2] = {
-                {{1, 16, 256}, {256, 16, 1}},    // n = 4096: NCHW, NHWC
-                {{8, 64, 512}, {4096, 64, 1}},   // n = 262144
+                {{1, 16, 256}, {256, 16, 1}},  // n = 4096: NCHW, NHWC
+                {{8, 64, 512}, {4096, 64, 1}}, // n = 262144
             };
             for (const auto& pair : prelu_shapes) {
                 if (pair[0].size() != n) continue;
@@ -425,6 +880,12 @@ int main(int argc, char** argv) {
     register_type<double>();
     benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
     benchmark::AddCustomContext("simd_width_f32", std::to_string(xsimd::batch<float>::size));
+#ifdef XACT_BENCH_HAVE_EIGEN
+    benchmark::AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." +
+                                                     std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                                                     std::to_string(EIGEN_MINOR_VERSION));
+    benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
+#endif
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
