@@ -23,7 +23,7 @@ struct elu {
     XACT_INLINE T derivative(T x) const noexcept {
         // α e^x = α m 2^n, scaled last: one rounding even for subnormal results.
         const auto e = math::detail::exp_parts_of(x);
-        const T v = detail::scale2(detail::splat<T>(alpha) * (e.hi + e.lo), e.n);
+        const T v = detail::scale2(detail::splat<T>(alpha) * e.hi, e.n);
         return detail::select(x > T(0), detail::splat<T>(1), v);
     }
     /// From y = elu(x): y > 0 ? 1 : y + α. Needs α >= 0 (else y > 0 does not mean x > 0).
@@ -73,7 +73,7 @@ struct selu {
         using S = detail::scalar_t<T>;
         const auto e = math::detail::exp_parts_of(x); // λα e^x = λα m 2^n, scaled last
         return detail::select(x > T(0), detail::splat<T>(static_cast<S>(lambda_hi)),
-                              detail::scale2(times(e.hi + e.lo, la_hi, la_lo), e.n));
+                              detail::scale2(times(e.hi, la_hi, la_lo), e.n));
     }
 };
 

@@ -49,7 +49,7 @@ XACT_INLINE T abs_low_part(const T& b, const T& b_lo) noexcept {
 /// Each user divides once: by d (corrected with d_err) and scales by 2^n last.
 template <class T>
 struct logistic {
-    T hi, lo, m, d, d_err;
+    T hi, lo, m, ev, d, d_err; // ev = m 2^n, rounded once
     int_t<T> n;
     /// num / (1 + e^-|b|), the quotient corrected once (div_1_2).
     XACT_INLINE T over_d(const T& num, const T& num_lo = T(0)) const noexcept {
@@ -66,10 +66,10 @@ struct logistic {
 /// d + d_err = 1 + m 2^n exactly (n <= 0).
 template <class T>
 XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
-    const T ev = detail::scale2_down(l.m, l.n);
+    l.ev = detail::scale2_down(l.m, l.n);
     const T one = splat<T>(1);
-    l.d = one + ev;
-    l.d_err = (one - l.d) + ev; // exact: Fast2Sum, ev <= 1
+    l.d = one + l.ev;
+    l.d_err = (one - l.d) + l.ev; // exact: Fast2Sum, ev <= 1
 }
 template <class T>
 XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
@@ -77,7 +77,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
     logistic<T> l;
     l.hi = e.hi;
     l.lo = e.lo;
-    l.m = e.hi + e.lo;
+    l.m = e.hi; // = hi + lo rounded
     l.n = e.n;
     logistic_denominator(l);
     return l;
@@ -106,19 +106,18 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
 struct sigmoid {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        // x >= 0: 1 / (1 + e^-x). x < 0: e^x / (1 + e^x) = (m / d) 2^n, scaled last so
-        // that a subnormal result rounds once. One division serves both sides.
+        // x >= 0: 1 / (1 + e^-x). x < 0: e^x / (1 + e^x). One division serves both sides.
+        // A subnormal e^x is rounded once before the division by d in [1, 1 + 2^-126): one
+        // more half ULP of the subnormal result, against a scaling step on every element.
         const auto l = detail::logistic_of(x);
-        const auto pos = x >= T(0);
-        const T q = l.over_d(detail::select(pos, detail::splat<T>(1), l.m));
-        return detail::select(pos, q, detail::scale2_down(q, l.n));
+        return l.over_d(detail::select(x >= T(0), detail::splat<T>(1), l.ev));
     }
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        // σ(|x|) σ(-|x|) = (r m r) 2^n with r = 1 / d, scaled last.
+        // σ(|x|) σ(-|x|) = (e^-|x| r) r with r = 1 / d (subnormal e^-|x|: as in operator()).
         const auto l = detail::logistic_of(x);
         const T r = l.over_d(detail::splat<T>(1));
-        return detail::scale2_down((l.m * r) * r, l.n);
+        return (l.ev * r) * r;
     }
     /// From y = σ(x): y (1 - y), rounded once. Loses accuracy where y rounds to 1.
     template <class T>
@@ -158,13 +157,13 @@ struct tanh {
         }
         return detail::fma(a * u, q, a);
     }
-    /// (1 - t) / (1 + t) for t = e^(-2a), a >= 0.55 (t < 1/3): both sums carried exactly.
+    /// (1 - t) / (1 + t) for t = e^(-2a), a >= 0.55 (t < 1/3): the logistic core gives t and
+    /// 1 + t exactly; 1 - t is carried exactly too (Fast2Sum).
     template <class T>
-    XACT_INLINE static T large(const T& t) noexcept {
+    XACT_INLINE static T large(const detail::logistic<T>& l) noexcept {
         const T one = detail::splat<T>(1);
-        const T n = one - t, n_err = (one - n) - t; // exact (Fast2Sum)
-        const T d = one + t, d_err = (one - d) + t;
-        return detail::div_1_2(n, n_err, d, d_err);
+        const T n = one - l.ev, n_err = (one - n) - l.ev;
+        return l.over_d(n, n_err);
     }
     static constexpr double split = 0.55;
 
@@ -172,8 +171,8 @@ struct tanh {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T a = detail::abs(x);
-        const T t = math::exp(detail::splat<T>(-2) * a);
-        const T r = detail::select(a < detail::splat<T>(split), small(a), large(t));
+        const T r = detail::select(a < detail::splat<T>(split), small(a),
+                                   large(detail::logistic_of(detail::splat<T>(2) * a)));
         return detail::copysign(r, x);
     }
     template <class T>
@@ -205,9 +204,38 @@ struct swish {
 
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
+        // β = 1 (silu): βx is exact, so the core needs no low part and, as |x| < 150 (float)
+        // or 1100 (double) wherever the result is not 0, the cheaper scaling suffices.
+        if (beta == 1.0) return value<true>(x, x, detail::logistic_of(x));
         T b, b_lo; // βx = b + b_lo exactly
         detail::two_product(detail::splat<T>(beta), x, b, b_lo);
-        const auto l = detail::logistic_of(b, b_lo);
+        return value<false>(x, b, detail::logistic_of(b, b_lo));
+    }
+    template <class T>
+    XACT_INLINE T derivative(T x) const noexcept {
+        if (beta == 1.0) return slope<true>(x, detail::logistic_of(x));
+        T bx, b_lo; // βx exactly, as in operator()
+        detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
+        return slope<false>(bx, detail::logistic_of(bx, b_lo));
+    }
+    /// β must be finite (checked once per array call).
+    void check() const {
+        if (!(beta - beta == 0.0)) detail::invalid_argument("swish::beta must be finite");
+    }
+
+  private:
+    /// x 2^n for the b < 0 side: scale2_down needs |x| <= 2^27 (true for β = 1).
+    template <bool Unit, class T>
+    XACT_INLINE static T scaled(const T& x, const detail::int_t<T>& n) noexcept {
+        if constexpr (Unit) {
+            return detail::scale2_down(x, n);
+        } else {
+            return detail::scale2(x, n);
+        }
+    }
+    /// x σ(b) from the logistic core of b (+ its low part).
+    template <bool Unit, class T>
+    XACT_INLINE static T value(const T& x, const T& b, const detail::logistic<T>& l) noexcept {
         // b >= 0: x σ(b) = x / (1 + e^-b). b < 0: x m 2^n / (1 + e^b), scaled last so that a
         // subnormal result rounds once (x σ(b) may be representable where σ(b) underflows).
         // The numerators x and x (hi + lo) are carried exactly into one corrected division.
@@ -219,7 +247,7 @@ struct swish {
                              detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
         const T inf = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity());
         const T y = detail::select(pos, detail::select(detail::abs(x) == inf, x, q),
-                                   detail::scale2(q, l.n)); // |q| may exceed 2
+                                   scaled<Unit>(q, l.n));
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
         const T far =
@@ -227,25 +255,19 @@ struct swish {
         // ±0 returns itself (the correction step would turn -0 into +0).
         return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y));
     }
-    template <class T>
-    XACT_INLINE T derivative(T x) const noexcept {
-        T bx, b_lo; // βx exactly, as in operator()
-        detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
-        const auto l = detail::logistic_of(bx, b_lo);
+    /// f'(x) = σ(b) (1 + b σ(-b)) from the logistic core of b = βx.
+    template <bool Unit, class T>
+    XACT_INLINE static T slope(const T& bx, const detail::logistic<T>& l) noexcept {
         const T one = detail::splat<T>(1);
-        const T big = l.over_d(one); // σ(|βx|)
+        const T big = l.over_d(one);             // σ(|βx|)
         const T small_m = l.over_d_by(l.m, big); // σ(-|βx|) / 2^n
-        const T sm = detail::select(bx >= T(0), detail::scale2(small_m, l.n), big); // σ(-βx)
+        const T sm = detail::select(bx >= T(0), scaled<Unit>(small_m, l.n), big); // σ(-βx)
         // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
         const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
         // f' = σ(βx) (1 + βx σ(-βx)); for βx < 0, σ(βx) = small_m 2^n is scaled last.
         const T fac = detail::fma(b, sm, one);
-        return detail::select(bx >= T(0), big * fac, detail::scale2(small_m * fac, l.n));
-    }
-    /// β must be finite (checked once per array call).
-    void check() const {
-        if (!(beta - beta == 0.0)) detail::invalid_argument("swish::beta must be finite");
+        return detail::select(bx >= T(0), big * fac, scaled<Unit>(small_m * fac, l.n));
     }
 };
 /// silu(x) = x σ(x): swish with β = 1.

@@ -87,8 +87,9 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
 #endif
     return p;
 }
-/// e^x = (hi + lo) 2^n with hi in [0.7, 1.42] and lo its low part: for callers that multiply
-/// e^x by something before the one rounding into the subnormal range (scale2 at the end).
+/// e^x = (hi + lo) 2^n with hi in [0.7, 1.42] rounded once and lo its rounding error (so
+/// hi + lo rounds to hi): for callers that multiply e^x by something before the one rounding
+/// into the subnormal range (scale2 at the end), or that need the low part.
 template <class T>
 struct exp_split {
     T hi, lo;
@@ -111,7 +112,7 @@ XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
 template <class T>
 XACT_INLINE T exp(const T& x) noexcept {
     const auto e = detail::exp_parts_of(x);
-    return detail::scale2(e.hi + e.lo, e.n);
+    return detail::scale2(e.hi, e.n); // hi + lo rounds to hi: lo is hi's own rounding error
 }
 
 /// e^x - 1, max 1 ULP, accurate near 0 (expm1(±0) = ±0); see the file comment.
