@@ -216,7 +216,7 @@ XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c) noexcept {
     two_product(a, b, hi, lo);
     const T big = splat<T>(0x1p100);
     const T plain = hi + c;
-    return select(abs(a) < big, select(abs(b) < big, hi + (lo + c), plain), plain);
+    return detail::select(detail::abs(a) < big, detail::select(detail::abs(b) < big, hi + (lo + c), plain), plain);
 #endif
 }
 

@@ -122,7 +122,11 @@ struct sigmoid {
     /// From y = σ(x): y (1 - y), rounded once. Loses accuracy where y rounds to 1.
     template <class T>
     XACT_INLINE T derivative_from_output(T y) const noexcept {
-        return detail::fma(-y, y, y);
+#if XACT_HAS_FMA
+        return detail::fnma(y, y, y);
+#else
+        return y * (detail::splat<T>(1) - y); // 1 - y exact for y >= 1/2: at most 1.5 ULP
+#endif
     }
 };
 
@@ -179,7 +183,7 @@ struct tanh {
     XACT_INLINE T derivative(T x) const noexcept {
         const T a = detail::abs(x);
         const T f = small(a);
-        const T near0 = detail::fma(-f, f, detail::splat<T>(1));
+        const T near0 = detail::fnma(f, f, detail::splat<T>(1));
         // 4t / (1 + t)^2 = (2 σ(2a)) (2 σ(-2a))... written directly: with d = 1 + t,
         // 4t/d^2 = (4t/d) (1/d).
         // t = e^(-2a) = m 2^n; 4t is m 2^(n+2), scaled last so that a subnormal result is
@@ -192,7 +196,14 @@ struct tanh {
     /// From y = tanh(x): 1 - y², rounded once. Loses accuracy where |y| rounds to 1.
     template <class T>
     XACT_INLINE T derivative_from_output(T y) const noexcept {
-        return detail::fma(-y, y, detail::splat<T>(1));
+        const T one = detail::splat<T>(1);
+#if XACT_HAS_FMA
+        return detail::fnma(y, y, one);
+#else
+        // Without FMA 1 - y² cancels near |y| = 1; there (1 - |y|) is exact instead.
+        const T a = detail::abs(y);
+        return detail::select(a < detail::splat<T>(0.5), one - y * y, (one - a) * (one + a));
+#endif
     }
 };
 
@@ -266,7 +277,14 @@ struct swish {
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
         const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
         // f' = σ(βx) (1 + βx σ(-βx)); for βx < 0, σ(βx) = small_m 2^n is scaled last.
+#if XACT_HAS_FMA
         const T fac = detail::fma(b, sm, one);
+#else
+        // f' crosses 0 where b σ(-b) = -1: the product is kept exact, 1 + hi is exact there.
+        T ph, pl;
+        detail::two_product(b, sm, ph, pl);
+        const T fac = (ph + one) + pl;
+#endif
         return detail::select(bx >= T(0), big * fac, scaled<Unit>(small_m * fac, l.n));
     }
 };
