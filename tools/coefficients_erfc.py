@@ -19,9 +19,17 @@ Prints C++ literals (21 significant digits; the compiler rounds them to float or
    P(sqrt2 z): coefficients rescaled exactly (by 2^(k/2)) before rounding, so erfc does not
    round z * sqrt2.
 All coefficients come out positive, so Horner's scheme has no cancellation.
+4. erfc(x) = 1 - x E(x^2) for |x| <= 1/2: E(u) = erf(sqrt u) / sqrt u, degree 4 (float) / 8
+   (double) in u on [0, 1/4], weighted by sqrt(u) / erfc(sqrt u) (the error of E as it enters
+   erfc(x) for x > 0, the worse side); fitted with tools/minimax.py (coefficients rounded to the
+   type one at a time and the rest refitted).
+Split constants (exact by construction, printed for reference): sqrt(pi) and sqrt(pi/2) as
+hi + lo (hi rounded to the type, lo the remainder).
 """
 import sys
 import mpmath as mp
+
+from minimax import fit_poly, log2
 
 mp.mp.dps = 110
 
@@ -109,6 +117,26 @@ def main():
         show("Q (gelu)", q)
         show("P (erfc)", [p[k] * s2 ** k for k in range(m + 1)])
         show("Q (erfc)", [q[k] * s2 ** k for k in range(n + 1)])
+
+    # 4. erfc near 0
+    def E(u):
+        return mp.erf(mp.sqrt(u)) / mp.sqrt(u) if u != 0 else 2 / mp.sqrt(mp.pi)
+
+    def wE(u):
+        a = mp.sqrt(u)
+        return a / mp.erfc(a)
+
+    for label, deg, bits in (("float", 4, 24), ("double", 8, 53)):
+        if quick and label == "double":
+            continue
+        err, c = fit_poly(E, wE, 0, mp.mpf(1) / 4, deg, bits, n=50, iters=30)
+        print(f"erfc(x) = 1 - x E(x^2), |x| <= 1/2, {label}, degree {deg}: weighted error {log2(err)}")
+        show("E", c)
+    for name, v in (("sqrt(pi)", mp.sqrt(mp.pi)), ("sqrt(pi/2)", mp.sqrt(mp.pi / 2))):
+        for label, bits in (("float", 24), ("double", 53)):
+            with mp.workprec(bits):
+                hi = +v
+            print(f"{name} = hi + lo, {label}: hi = {mp.nstr(hi, 20)}, lo = {mp.nstr(v - hi, 20)}")
 
 
 if __name__ == "__main__":
