@@ -9,6 +9,8 @@
 //   bwd_eigen/<function>/<type>/<n>  CMake): sigmoid, tanh, silu, elu, gelu
 //   memcpy/<type>/<n>                std::memcpy of n elements (the bytes of one output array)
 //   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
+//   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
+//                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
 //
 // Functions: identity, relu, relu6, leaky_relu, hardtanh, hard_sigmoid, hard_swish (piecewise);
 // sigmoid, tanh, silu, swish_1.5 (beta 1.5), softsign, elu, selu, celu (transcendental); gelu
@@ -748,6 +750,113 @@ void bm_prelu_backward(benchmark::State& state, xact::extents e, bool loop) {
     set_counters<T>(state, n, (3 * n + 3 * e.axis) * sizeof(T));
 }
 
+// ---------------------------------------------------------------- softmax
+
+/// Plain loops along an axis: max, e^(x - max) with std::exp and its sum, then y *= 1 / sum
+/// (log: y = x - max - log sum); backward dx = y (dy - <dy, y>) / dy - e^y sum dy.
+template <class T>
+BENCH_NOINLINE void loop_softmax(const T* x, T* y, xact::extents e, bool log) {
+    for (std::size_t o = 0; o < e.outer; ++o)
+        for (std::size_t j = 0; j < e.inner; ++j) {
+            const T* xs = x + o * e.axis * e.inner + j;
+            T* ys = y + o * e.axis * e.inner + j;
+            const std::size_t st = e.inner;
+            T m = xs[0];
+            for (std::size_t c = 1; c < e.axis; ++c) m = std::max(m, xs[c * st]);
+            T s = T(0);
+            for (std::size_t c = 0; c < e.axis; ++c) {
+                const T v = std::exp(xs[c * st] - m);
+                if (!log) ys[c * st] = v;
+                s += v;
+            }
+            if (log) {
+                const T ls = std::log(s);
+                for (std::size_t c = 0; c < e.axis; ++c) ys[c * st] = xs[c * st] - m - ls;
+            } else {
+                const T r = T(1) / s;
+                for (std::size_t c = 0; c < e.axis; ++c) ys[c * st] *= r;
+            }
+        }
+}
+
+template <class T>
+BENCH_NOINLINE void loop_softmax_backward(const T* y, const T* dy, T* dx, xact::extents e,
+                                          bool log) {
+    for (std::size_t o = 0; o < e.outer; ++o)
+        for (std::size_t j = 0; j < e.inner; ++j) {
+            const std::size_t b = o * e.axis * e.inner + j, st = e.inner;
+            T s = T(0);
+            for (std::size_t c = 0; c < e.axis; ++c)
+                s += log ? dy[b + c * st] : y[b + c * st] * dy[b + c * st];
+            for (std::size_t c = 0; c < e.axis; ++c) {
+                const std::size_t i = b + c * st;
+                dx[i] = log ? dy[i] - std::exp(y[i]) * s : y[i] * (dy[i] - s);
+            }
+        }
+}
+
+#ifdef XACT_BENCH_HAVE_EIGEN
+template <class T>
+using eigen_rows = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Eigen's idiomatic row softmax (last axis only): (x - rowmax).exp() / rowsum.
+template <class T>
+BENCH_NOINLINE void eigen_softmax(const T* x, T* y, xact::extents e, bool log) {
+    const Eigen::Map<const eigen_rows<T>> xm(x, Eigen::Index(e.outer), Eigen::Index(e.axis));
+    Eigen::Map<eigen_rows<T>> ym(y, Eigen::Index(e.outer), Eigen::Index(e.axis));
+    const auto m = xm.rowwise().maxCoeff().eval();
+    if (log) {
+        ym = xm.colwise() - m;
+        const auto ls = ym.exp().rowwise().sum().log().eval();
+        ym.colwise() -= ls;
+    } else {
+        ym = (xm.colwise() - m).exp();
+        ym.colwise() /= ym.rowwise().sum().eval();
+    }
+}
+#endif
+
+/// Softmax inputs: x in [-8, 8) from the workspace (as for the other functions).
+template <class T>
+void bm_softmax(benchmark::State& state, xact::extents e, int impl, bool log, bool backward) {
+    const std::size_t n = e.size();
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    // Backward needs a real softmax output y: computed once, outside the timing.
+    static std::map<std::pair<std::size_t, bool>, std::unique_ptr<aligned_array<T>>> outputs;
+    auto& yo = outputs[{n, log}];
+    if (!yo) {
+        yo = std::make_unique<aligned_array<T>>(n);
+        if (log)
+            xact::log_softmax(x, yo->data(), e);
+        else
+            xact::softmax(x, yo->data(), e);
+    }
+    const T* yin = yo->data();
+    const T* dy = w.dy.data();
+    for (auto _ : state) {
+        if (backward) {
+            if (impl == 0)
+                log ? xact::log_softmax_backward(yin, dy, y, e)
+                    : xact::softmax_backward(yin, dy, y, e);
+            else
+                loop_softmax_backward(yin, dy, y, e, log);
+        } else if (impl == 0) {
+            log ? xact::log_softmax(x, y, e) : xact::softmax(x, y, e);
+        } else if (impl == 1) {
+            loop_softmax(x, y, e, log);
+        } else {
+#ifdef XACT_BENCH_HAVE_EIGEN
+            eigen_softmax(x, y, e, log);
+#endif
+        }
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, (backward ? 3 : 2) * n * sizeof(T));
+}
+
 // ---------------------------------------------------------------- registration
 
 template <class T>
@@ -819,6 +928,34 @@ void add_prelu(const char* layout, xact::extents e) {
     add("bwd_loop/" + tail, n, [e](benchmark::State& s) { bm_prelu_backward<T>(s, e, true); });
 }
 
+/// Softmax and log_softmax rows for one shape: fwd, fwd_loop, fwd_eigen (last axis), bwd,
+/// bwd_loop; named e.g. fwd/softmax_256x1000/f32/256000, with memcpy/f32/256000 beside them.
+template <class T>
+void add_softmax(xact::extents e) {
+    const std::size_t n = e.size();
+    if (std::find(std::begin(sizes), std::end(sizes), n) == std::end(sizes))
+        add(std::string("memcpy/") + type_name<T>() + "/" + std::to_string(n), n,
+            [n](benchmark::State& s) { bm_memcpy<T>(s, n); });
+    std::string shape = std::to_string(e.outer) + "x" + std::to_string(e.axis);
+    if (e.inner != 1) shape += "x" + std::to_string(e.inner);
+    for (const bool log : {false, true}) {
+        const std::string tail = std::string(log ? "log_softmax_" : "softmax_") + shape + "/" +
+                                 type_name<T>() + "/" + std::to_string(n);
+        add("fwd/" + tail, n,
+            [e, log](benchmark::State& s) { bm_softmax<T>(s, e, 0, log, false); });
+        add("fwd_loop/" + tail, n,
+            [e, log](benchmark::State& s) { bm_softmax<T>(s, e, 1, log, false); });
+#ifdef XACT_BENCH_HAVE_EIGEN
+        if (e.inner == 1)
+            add("fwd_eigen/" + tail, n,
+                [e, log](benchmark::State& s) { bm_softmax<T>(s, e, 2, log, false); });
+#endif
+        add("bwd/" + tail, n, [e, log](benchmark::State& s) { bm_softmax<T>(s, e, 0, log, true); });
+        add("bwd_loop/" + tail, n,
+            [e, log](benchmark::State& s) { bm_softmax<T>(s, e, 1, log, true); });
+    }
+}
+
 /// Registered by type and size, memcpy first, so that one workspace serves a whole group and
 /// the benchmarks compared with each other run close together in time.
 template <class T>
@@ -878,6 +1015,11 @@ int main(int argc, char** argv) {
         if (std::strncmp(argv[i], "--benchmark_min_time", 20) == 0) use_default_min_time = false;
     register_type<float>();
     register_type<double>();
+    // Softmax (issue #4 shapes): last axis 256 x 1000 and 8 x 32768, NCHW channels {8, 21, 64*64}.
+    for (const xact::extents e :
+         {xact::extents{256, 1000, 1}, xact::extents{8, 32768, 1}, xact::extents{8, 21, 4096}})
+        add_softmax<float>(e);
+    add_softmax<double>(xact::extents{256, 1000, 1});
     benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
     benchmark::AddCustomContext("simd_width_f32", std::to_string(xsimd::batch<float>::size));
 #ifdef XACT_BENCH_HAVE_EIGEN

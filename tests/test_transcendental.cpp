@@ -39,10 +39,11 @@
 // the zeros of the derivatives, special values; double — ~10^5 values: a grid of step 1/64 on
 // [-110, 110], uniform samples on [-40, 40] and [-800, 800], random bit patterns, magnitudes,
 // thresholds, special values. Functors with non-default parameters (swish{1.5}, elu{0.1}, ...)
-// run on every third of those inputs. Nothing is ever compared with the kernel under test except the
-// SIMD/scalar and array/scalar identities.
+// run on every third of those inputs. Nothing is ever compared with the kernel under test except
+// the SIMD/scalar and array/scalar identities.
 #include "catch.hpp"
 #include "reference.hpp"
+#include "wide.hpp"
 
 #include <xact/xact.hpp>
 
@@ -63,81 +64,11 @@
 #include <utility>
 #include <vector>
 
-#if defined(XACT_TEST_QUADMATH) && XACT_TEST_QUADMATH && defined(__SIZEOF_FLOAT128__)
-#include <quadmath.h>
-#define XACT_TT_QUAD 1
-#else
-#define XACT_TT_QUAD 0
-#endif
-
 namespace {
 
 using xact_test::bits;
 using xact_test::same;
-using ld = long double;
-
-#if XACT_TT_QUAD
-__extension__ typedef __float128 quad;
-#endif
-
-// ---------------------------------------------------------------- reference arithmetic
-
-/// The reference type for T: long double for float; __float128 for double when available
-/// (otherwise long double, and the double accuracy checks are skipped).
-template <class T>
-struct ref_type {
-    using type = ld;
-};
-#if XACT_TT_QUAD
-template <>
-struct ref_type<double> {
-    using type = quad;
-};
-#endif
-template <class T>
-using ref_t = typename ref_type<T>::type;
-
-template <class T>
-constexpr bool has_accurate_ref() {
-    return std::is_same_v<T, float> || XACT_TT_QUAD;
-}
-
-/// The math functions the references need, for long double and __float128.
-namespace rm {
-inline ld exp(ld x) { return expl(x); }
-inline ld expm1(ld x) { return expm1l(x); }
-inline ld log1p(ld x) { return log1pl(x); }
-inline ld erfc(ld x) { return erfcl(x); }
-inline ld tanh(ld x) { return tanhl(x); }
-inline ld sqrt(ld x) { return sqrtl(x); }
-inline ld fabs(ld x) { return fabsl(x); }
-inline ld frexp(ld x, int* e) { return frexpl(x, e); }
-inline ld ldexp(ld x, int e) { return ldexpl(x, e); }
-inline ld parse(ld, const char* s) { return strtold(s, nullptr); }
-#if XACT_TT_QUAD
-inline quad exp(quad x) { return expq(x); }
-inline quad expm1(quad x) { return expm1q(x); }
-inline quad log1p(quad x) { return log1pq(x); }
-inline quad erfc(quad x) { return erfcq(x); }
-inline quad tanh(quad x) { return tanhq(x); }
-inline quad sqrt(quad x) { return sqrtq(x); }
-inline quad fabs(quad x) { return fabsq(x); }
-inline quad frexp(quad x, int* e) { return frexpq(x, e); }
-inline quad ldexp(quad x, int e) { return ldexpq(x, e); }
-inline quad parse(quad, const char* s) { return strtoflt128(s, nullptr); }
-#endif
-template <class R>
-bool isnan(R x) { return x != x; }
-template <class R>
-bool isinf(R x) {
-    const R inf = static_cast<R>(std::numeric_limits<double>::infinity());
-    return x == inf || x == -inf;
-}
-template <class R>
-R inf() { return static_cast<R>(std::numeric_limits<double>::infinity()); }
-template <class R>
-R max(R a, R b) { return a > b ? a : b; }
-} // namespace rm
+using namespace xact_test::wide;
 
 /// Constants in R, from decimal strings (no non-standard literal suffixes).
 template <class R>
@@ -205,7 +136,8 @@ R r_swish(R x, R b) {
     }
     return x / (1 + rm::exp(-(b * x)));
 }
-/// swish'(x) = sigma(z) + z sigma(z) sigma(-z), z = b x; m(x) = max(sigma(z), |z| sigma(z) sigma(-z)).
+/// swish'(x) = sigma(z) + z sigma(z) sigma(-z), z = b x; m(x) = max(sigma(z), |z| sigma(z)
+/// sigma(-z)).
 template <class R>
 R r_swish_d(R x, R b) {
     if (rm::isnan(x)) return x;
@@ -424,8 +356,12 @@ template <class T, class G, class Ref>
 check<T> make_check(std::string name, double bound, bool is_value, G g, Ref r,
                     std::function<ref_t<T>(ref_t<T>)> scale = {}) {
     using B = xsimd::batch<T>;
-    return {std::move(name), bound, is_value, [g](T x) { return g(x); },
-            [g](const B& x) { return g(x); }, std::function<ref_t<T>(ref_t<T>)>(r),
+    return {std::move(name),
+            bound,
+            is_value,
+            [g](T x) { return g(x); },
+            [g](const B& x) { return g(x); },
+            std::function<ref_t<T>(ref_t<T>)>(r),
             std::move(scale)};
 }
 
@@ -455,25 +391,32 @@ std::vector<check<T>> all_checks() {
     };
 
     const xact::sigmoid sg{};
-    add("sigmoid", value_bound, true, [sg](auto v) { return sg(v); }, r_sigmoid<R>);
-    add("sigmoid'", deriv_bound, false, [sg](auto v) { return sg.derivative(v); }, r_sigmoid_d<R>);
+    add(
+        "sigmoid", value_bound, true, [sg](auto v) { return sg(v); }, r_sigmoid<R>);
+    add(
+        "sigmoid'", deriv_bound, false, [sg](auto v) { return sg.derivative(v); }, r_sigmoid_d<R>);
 
     const xact::tanh th{};
-    add("tanh", value_bound, true, [th](auto v) { return th(v); }, r_tanh<R>);
-    add("tanh'", deriv_bound, false, [th](auto v) { return th.derivative(v); }, r_tanh_d<R>);
+    add(
+        "tanh", value_bound, true, [th](auto v) { return th(v); }, r_tanh<R>);
+    add(
+        "tanh'", deriv_bound, false, [th](auto v) { return th.derivative(v); }, r_tanh_d<R>);
 
     const xact::silu si{};
-    add("silu", value_bound, true, [si](auto v) { return si(v); },
+    add(
+        "silu", value_bound, true, [si](auto v) { return si(v); },
         [](R x) { return r_swish(x, R(1)); });
-    add("silu'", deriv_bound, false, [si](auto v) { return si.derivative(v); },
+    add(
+        "silu'", deriv_bound, false, [si](auto v) { return si.derivative(v); },
         [](R x) { return r_swish_d(x, R(1)); }, [](R x) { return r_swish_d_scale(x, R(1)); });
     for (double beta : swish_betas) {
         const xact::swish f{beta};
         const R b = static_cast<R>(static_cast<T>(beta));
         const std::string n = pname("swish", beta);
-        add(n, value_bound, true, [f](auto v) { return f(v); },
-            [b](R x) { return r_swish(x, b); });
-        add(n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
+        add(
+            n, value_bound, true, [f](auto v) { return f(v); }, [b](R x) { return r_swish(x, b); });
+        add(
+            n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
             [b](R x) { return r_swish_d(x, b); }, [b](R x) { return r_swish_d_scale(x, b); });
     }
 
@@ -481,65 +424,87 @@ std::vector<check<T>> all_checks() {
         const xact::elu f{alpha};
         const R a = static_cast<R>(static_cast<T>(alpha));
         const std::string n = alpha == 1.0 ? std::string("elu") : pname("elu", alpha);
-        add(n, value_bound, true, [f](auto v) { return f(v); }, [a](R x) { return r_elu(x, a); });
-        add(n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
+        add(
+            n, value_bound, true, [f](auto v) { return f(v); }, [a](R x) { return r_elu(x, a); });
+        add(
+            n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
             [a](R x) { return r_elu_d(x, a); });
     }
 
     const xact::selu se{};
-    add("selu", value_bound, true, [se](auto v) { return se(v); }, r_selu<R>);
-    add("selu'", deriv_bound, false, [se](auto v) { return se.derivative(v); }, r_selu_d<R>);
+    add(
+        "selu", value_bound, true, [se](auto v) { return se(v); }, r_selu<R>);
+    add(
+        "selu'", deriv_bound, false, [se](auto v) { return se.derivative(v); }, r_selu_d<R>);
 
     for (double alpha : celu_alphas) {
         const xact::celu f{alpha};
         const R a = static_cast<R>(static_cast<T>(alpha));
         const std::string n = alpha == 1.0 ? std::string("celu") : pname("celu", alpha);
-        add(n, value_bound, true, [f](auto v) { return f(v); }, [a](R x) { return r_celu(x, a); });
-        add(n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
+        add(
+            n, value_bound, true, [f](auto v) { return f(v); }, [a](R x) { return r_celu(x, a); });
+        add(
+            n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
             [a](R x) { return r_celu_d(x, a); });
     }
 
     const xact::gelu ge{};
-    add("gelu", value_bound_wide, true, [ge](auto v) { return ge(v); }, r_gelu<R>);
-    add("gelu'", deriv_bound, false, [ge](auto v) { return ge.derivative(v); }, r_gelu_d<R>,
+    add(
+        "gelu", value_bound_wide, true, [ge](auto v) { return ge(v); }, r_gelu<R>);
+    add(
+        "gelu'", deriv_bound, false, [ge](auto v) { return ge.derivative(v); }, r_gelu_d<R>,
         r_gelu_d_scale<R>);
     const xact::gelu gt{true};
-    add("gelu_tanh", value_bound_wide, true, [gt](auto v) { return gt(v); }, r_gelu_tanh<R>);
-    add("gelu_tanh'", deriv_bound, false, [gt](auto v) { return gt.derivative(v); },
+    add(
+        "gelu_tanh", value_bound_wide, true, [gt](auto v) { return gt(v); }, r_gelu_tanh<R>);
+    add(
+        "gelu_tanh'", deriv_bound, false, [gt](auto v) { return gt.derivative(v); },
         r_gelu_tanh_d<R>, r_gelu_tanh_d_scale<R>);
 
     for (double beta : softplus_betas) {
         const xact::softplus f{beta};
         const R b = static_cast<R>(static_cast<T>(beta));
         const std::string n = beta == 1.0 ? std::string("softplus") : pname("softplus", beta);
-        add(n, value_bound, true, [f](auto v) { return f(v); },
+        add(
+            n, value_bound, true, [f](auto v) { return f(v); },
             [b](R x) { return r_softplus(x, b); });
-        add(n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
+        add(
+            n + "'", deriv_bound, false, [f](auto v) { return f.derivative(v); },
             [b](R x) { return r_softplus_d(x, b); });
     }
 
     const xact::mish mi{};
-    add("mish", value_bound_wide, true, [mi](auto v) { return mi(v); }, r_mish<R>);
-    add("mish'", deriv_bound, false, [mi](auto v) { return mi.derivative(v); }, r_mish_d<R>,
+    add(
+        "mish", value_bound_wide, true, [mi](auto v) { return mi(v); }, r_mish<R>);
+    add(
+        "mish'", deriv_bound, false, [mi](auto v) { return mi.derivative(v); }, r_mish_d<R>,
         r_mish_d_scale<R>);
 
     const xact::softsign ss{};
-    add("softsign", value_bound, true, [ss](auto v) { return ss(v); }, r_softsign<R>);
-    add("softsign'", deriv_bound, false, [ss](auto v) { return ss.derivative(v); },
+    add(
+        "softsign", value_bound, true, [ss](auto v) { return ss(v); }, r_softsign<R>);
+    add(
+        "softsign'", deriv_bound, false, [ss](auto v) { return ss.derivative(v); },
         r_softsign_d<R>);
 
     const xact::log_sigmoid ls{};
-    add("log_sigmoid", value_bound, true, [ls](auto v) { return ls(v); }, r_log_sigmoid<R>);
-    add("log_sigmoid'", deriv_bound, false, [ls](auto v) { return ls.derivative(v); },
+    add(
+        "log_sigmoid", value_bound, true, [ls](auto v) { return ls(v); }, r_log_sigmoid<R>);
+    add(
+        "log_sigmoid'", deriv_bound, false, [ls](auto v) { return ls.derivative(v); },
         r_log_sigmoid_d<R>);
 
-    add("math::exp", 1, true, [](auto v) { return xact::math::exp(v); },
+    add(
+        "math::exp", 1, true, [](auto v) { return xact::math::exp(v); },
         [](R x) { return rm::exp(x); });
-    add("math::expm1", 1, true, [](auto v) { return xact::math::expm1(v); },
+    add(
+        "math::expm1", 1, true, [](auto v) { return xact::math::expm1(v); },
         [](R x) { return rm::expm1(x); });
-    add("math::log1p", 1, true, [](auto v) { return xact::math::log1p(v); },
+    add(
+        "math::log1p", 1, true, [](auto v) { return xact::math::log1p(v); },
         [](R x) { return rm::log1p(x); });
-    add("math::erfc", 2, true, [](auto v) { return xact::math::erfc(v); },
+    add(
+        "math::erfc", 2, true, [](auto v) { return xact::math::erfc(v); },
         [](R x) { return rm::erfc(x); });
     return c;
 }
@@ -557,9 +522,26 @@ template <class T>
 std::vector<T> special_inputs() {
     std::vector<T> v = xact_test::special_values<T>();
     using L = std::numeric_limits<T>;
-    for (T x : {T(0.5), T(-0.5), T(2), T(-2), T(1e-30), T(-1e-30), T(1e-10), T(-1e-10), T(20),
-                T(-20), T(50), T(-50), T(100), T(-100), L::max() / 2, -L::max() / 2,
-                L::denorm_min() * 3, -L::denorm_min() * 3, L::min() / 2, -L::min() / 2})
+    for (T x : {T(0.5),
+                T(-0.5),
+                T(2),
+                T(-2),
+                T(1e-30),
+                T(-1e-30),
+                T(1e-10),
+                T(-1e-10),
+                T(20),
+                T(-20),
+                T(50),
+                T(-50),
+                T(100),
+                T(-100),
+                L::max() / 2,
+                -L::max() / 2,
+                L::denorm_min() * 3,
+                -L::denorm_min() * 3,
+                L::min() / 2,
+                -L::min() / 2})
         v.push_back(x);
     if constexpr (sizeof(T) == 4) {
         v.push_back(from_bits<T>(0x7f800001u)); // signalling NaN
@@ -576,15 +558,23 @@ std::vector<T> special_inputs() {
 /// derivatives, and the kinks.
 template <class T>
 std::vector<T> thresholds() {
-    std::vector<T> t = {T(0), T(-1), T(1), T(-1.2784645427610738), T(-0.7517916243152712),
-                        T(-1.1923820830566), T(0.625), T(-0.625), T(0.5), T(-0.5)};
+    std::vector<T> t = {T(0),
+                        T(-1),
+                        T(1),
+                        T(-1.2784645427610738),
+                        T(-0.7517916243152712),
+                        T(-1.1923820830566),
+                        T(0.625),
+                        T(-0.625),
+                        T(0.5),
+                        T(-0.5)};
     using L = std::numeric_limits<T>;
     const ld lmax = std::log(static_cast<ld>(L::max()));
     const ld lmin = std::log(static_cast<ld>(L::min()));
     const ld ltiny = std::log(static_cast<ld>(L::denorm_min()));
-    for (ld v : {lmax, -lmax, lmin, ltiny, ltiny - 0.6931471805599453L, lmax / 2, lmin / 2,
-                 ltiny / 2, std::sqrt(static_cast<ld>(L::max())),
-                 std::sqrt(static_cast<ld>(L::max())) * 64}) {
+    for (ld v :
+         {lmax, -lmax, lmin, ltiny, ltiny - 0.6931471805599453L, lmax / 2, lmin / 2, ltiny / 2,
+          std::sqrt(static_cast<ld>(L::max())), std::sqrt(static_cast<ld>(L::max())) * 64}) {
         t.push_back(static_cast<T>(v));
         t.push_back(static_cast<T>(-v));
     }
@@ -720,8 +710,8 @@ void simd_vs_scalar(const std::vector<check<T>>& checks, const std::vector<T>& x
             for (std::size_t l = 0; l < n; ++l) {
                 const T s = c.scalar(in[l]);
                 if (!same(out[l], s))
-                    t.add(describe(c.name + " [SIMD lane " + std::to_string(l) + "]", in[l],
-                                   out[l], static_cast<ld>(s)));
+                    t.add(describe(c.name + " [SIMD lane " + std::to_string(l) + "]", in[l], out[l],
+                                   static_cast<ld>(s)));
             }
         }
         INFO(type_name<T>() << " " << c.name << ": " << t.count << " SIMD/scalar mismatches"
@@ -798,8 +788,8 @@ TEMPLATE_TEST_CASE("transcendental: values and derivatives match the references"
         std::string line;
         for (std::size_t i = 0; i < checks.size(); ++i) {
             INFO(type_name<T>() << " " << checks[i].name << ": max " << res[i].max_ulp
-                                << " ULP (bound " << checks[i].bound << "), "
-                                << res[i].fails.count << " failures" << res[i].fails.examples);
+                                << " ULP (bound " << checks[i].bound << "), " << res[i].fails.count
+                                << " failures" << res[i].fails.examples);
             CHECK(res[i].fails.count == 0);
             char buf[160];
             std::snprintf(buf, sizeof buf, "\n    %-16s %8.4f (x = %a)%s", checks[i].name.c_str(),
@@ -847,8 +837,10 @@ TEMPLATE_TEST_CASE("transcendental: special values, signed zeros and infinities"
 
     SECTION("odd functions keep -0, and f(+0) = +0") {
         const auto odd = [&](const char* name, const auto& f) {
-            expect_bits(name, [f](auto v) { return f(v); }, nz, nz);
-            expect_bits(name, [f](auto v) { return f(v); }, pz, pz);
+            expect_bits(
+                name, [f](auto v) { return f(v); }, nz, nz);
+            expect_bits(
+                name, [f](auto v) { return f(v); }, pz, pz);
         };
         odd("tanh", th);
         odd("silu", si);
@@ -862,10 +854,14 @@ TEMPLATE_TEST_CASE("transcendental: special values, signed zeros and infinities"
         odd("mish", mi);
         odd("elu{2.5}", xact::elu{2.5});
         odd("celu{0.5}", xact::celu{0.5});
-        expect_bits("math::expm1", [](auto v) { return xact::math::expm1(v); }, nz, nz);
-        expect_bits("math::expm1", [](auto v) { return xact::math::expm1(v); }, pz, pz);
-        expect_bits("math::log1p", [](auto v) { return xact::math::log1p(v); }, nz, nz);
-        expect_bits("math::log1p", [](auto v) { return xact::math::log1p(v); }, pz, pz);
+        expect_bits(
+            "math::expm1", [](auto v) { return xact::math::expm1(v); }, nz, nz);
+        expect_bits(
+            "math::expm1", [](auto v) { return xact::math::expm1(v); }, pz, pz);
+        expect_bits(
+            "math::log1p", [](auto v) { return xact::math::log1p(v); }, nz, nz);
+        expect_bits(
+            "math::log1p", [](auto v) { return xact::math::log1p(v); }, pz, pz);
     }
 
     SECTION("values at the origin") {
@@ -875,73 +871,117 @@ TEMPLATE_TEST_CASE("transcendental: special values, signed zeros and infinities"
             expect_near(what, g, x, expected, ulps);
         };
         for (T z : {pz, nz}) {
-            at("sigmoid", [sg](auto v) { return sg(v); }, z, 0.5L, 2);
-            at("sigmoid'", [sg](auto v) { return sg.derivative(v); }, z, 0.25L, 4);
-            at("tanh'", [th](auto v) { return th.derivative(v); }, z, 1.0L, 4);
-            at("silu'", [si](auto v) { return si.derivative(v); }, z, 0.5L, 4);
-            at("gelu'", [ge](auto v) { return ge.derivative(v); }, z, 0.5L, 4);
-            at("gelu_tanh'", [gt](auto v) { return gt.derivative(v); }, z, 0.5L, 4);
-            at("softplus'", [sp](auto v) { return sp.derivative(v); }, z, 0.5L, 4);
-            at("log_sigmoid'", [ls](auto v) { return ls.derivative(v); }, z, 0.5L, 4);
-            at("softsign'", [ss](auto v) { return ss.derivative(v); }, z, 1.0L, 4);
-            at("mish'", [mi](auto v) { return mi.derivative(v); }, z, 0.6L, 4);
-            at("selu'", [se](auto v) { return se.derivative(v); }, z,
-               K<ld>::selu_lambda() * K<ld>::selu_alpha(), 4);
-            at("softplus", [sp](auto v) { return sp(v); }, z,
-               0.693147180559945309417232121458176568L, 2);
-            at("log_sigmoid", [ls](auto v) { return ls(v); }, z,
-               -0.693147180559945309417232121458176568L, 2);
-            at("math::exp", [](auto v) { return xact::math::exp(v); }, z, 1.0L, 1);
-            at("math::erfc", [](auto v) { return xact::math::erfc(v); }, z, 1.0L, 2);
-            expect_bits("elu'", [el](auto v) { return el.derivative(v); }, z, one);
+            at(
+                "sigmoid", [sg](auto v) { return sg(v); }, z, 0.5L, 2);
+            at(
+                "sigmoid'", [sg](auto v) { return sg.derivative(v); }, z, 0.25L, 4);
+            at(
+                "tanh'", [th](auto v) { return th.derivative(v); }, z, 1.0L, 4);
+            at(
+                "silu'", [si](auto v) { return si.derivative(v); }, z, 0.5L, 4);
+            at(
+                "gelu'", [ge](auto v) { return ge.derivative(v); }, z, 0.5L, 4);
+            at(
+                "gelu_tanh'", [gt](auto v) { return gt.derivative(v); }, z, 0.5L, 4);
+            at(
+                "softplus'", [sp](auto v) { return sp.derivative(v); }, z, 0.5L, 4);
+            at(
+                "log_sigmoid'", [ls](auto v) { return ls.derivative(v); }, z, 0.5L, 4);
+            at(
+                "softsign'", [ss](auto v) { return ss.derivative(v); }, z, 1.0L, 4);
+            at(
+                "mish'", [mi](auto v) { return mi.derivative(v); }, z, 0.6L, 4);
+            at(
+                "selu'", [se](auto v) { return se.derivative(v); }, z,
+                K<ld>::selu_lambda() * K<ld>::selu_alpha(), 4);
+            at(
+                "softplus", [sp](auto v) { return sp(v); }, z,
+                0.693147180559945309417232121458176568L, 2);
+            at(
+                "log_sigmoid", [ls](auto v) { return ls(v); }, z,
+                -0.693147180559945309417232121458176568L, 2);
+            at(
+                "math::exp", [](auto v) { return xact::math::exp(v); }, z, 1.0L, 1);
+            at(
+                "math::erfc", [](auto v) { return xact::math::erfc(v); }, z, 1.0L, 2);
+            expect_bits(
+                "elu'", [el](auto v) { return el.derivative(v); }, z, one);
             expect_bits(
                 "elu{2.5}'", [](auto v) { return xact::elu{2.5}.derivative(v); }, z, T(2.5));
             expect_bits(
                 "elu{0.1}'", [](auto v) { return xact::elu{0.1}.derivative(v); }, z, T(0.1));
-            expect_bits("celu'", [ce](auto v) { return ce.derivative(v); }, z, one);
+            expect_bits(
+                "celu'", [ce](auto v) { return ce.derivative(v); }, z, one);
             expect_bits(
                 "celu{0.5}'", [](auto v) { return xact::celu{0.5}.derivative(v); }, z, one);
         }
     }
 
     SECTION("limits at the infinities (spec §1)") {
-        expect_bits("sigmoid", [sg](auto v) { return sg(v); }, inf, one);
-        expect_bits("sigmoid", [sg](auto v) { return sg(v); }, -inf, pz);
-        expect_bits("tanh", [th](auto v) { return th(v); }, inf, one);
-        expect_bits("tanh", [th](auto v) { return th(v); }, -inf, -one);
-        expect_bits("silu", [si](auto v) { return si(v); }, inf, inf);
-        expect_bits("silu", [si](auto v) { return si(v); }, -inf, nz);
-        expect_bits("swish{1.5}", [sw](auto v) { return sw(v); }, inf, inf);
-        expect_bits("swish{1.5}", [sw](auto v) { return sw(v); }, -inf, nz);
-        expect_bits("gelu", [ge](auto v) { return ge(v); }, inf, inf);
-        expect_bits("gelu", [ge](auto v) { return ge(v); }, -inf, nz);
-        expect_bits("gelu_tanh", [gt](auto v) { return gt(v); }, inf, inf);
-        expect_bits("gelu_tanh", [gt](auto v) { return gt(v); }, -inf, nz);
-        expect_bits("mish", [mi](auto v) { return mi(v); }, inf, inf);
-        expect_bits("mish", [mi](auto v) { return mi(v); }, -inf, nz);
-        expect_bits("softplus", [sp](auto v) { return sp(v); }, inf, inf);
-        expect_bits("softplus", [sp](auto v) { return sp(v); }, -inf, pz);
-        expect_bits("softsign", [ss](auto v) { return ss(v); }, inf, one);
-        expect_bits("softsign", [ss](auto v) { return ss(v); }, -inf, -one);
-        expect_bits("elu", [el](auto v) { return el(v); }, inf, inf);
-        expect_bits("elu", [el](auto v) { return el(v); }, -inf, -one);
+        expect_bits(
+            "sigmoid", [sg](auto v) { return sg(v); }, inf, one);
+        expect_bits(
+            "sigmoid", [sg](auto v) { return sg(v); }, -inf, pz);
+        expect_bits(
+            "tanh", [th](auto v) { return th(v); }, inf, one);
+        expect_bits(
+            "tanh", [th](auto v) { return th(v); }, -inf, -one);
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, inf, inf);
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, -inf, nz);
+        expect_bits(
+            "swish{1.5}", [sw](auto v) { return sw(v); }, inf, inf);
+        expect_bits(
+            "swish{1.5}", [sw](auto v) { return sw(v); }, -inf, nz);
+        expect_bits(
+            "gelu", [ge](auto v) { return ge(v); }, inf, inf);
+        expect_bits(
+            "gelu", [ge](auto v) { return ge(v); }, -inf, nz);
+        expect_bits(
+            "gelu_tanh", [gt](auto v) { return gt(v); }, inf, inf);
+        expect_bits(
+            "gelu_tanh", [gt](auto v) { return gt(v); }, -inf, nz);
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, inf, inf);
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, -inf, nz);
+        expect_bits(
+            "softplus", [sp](auto v) { return sp(v); }, inf, inf);
+        expect_bits(
+            "softplus", [sp](auto v) { return sp(v); }, -inf, pz);
+        expect_bits(
+            "softsign", [ss](auto v) { return ss(v); }, inf, one);
+        expect_bits(
+            "softsign", [ss](auto v) { return ss(v); }, -inf, -one);
+        expect_bits(
+            "elu", [el](auto v) { return el(v); }, inf, inf);
+        expect_bits(
+            "elu", [el](auto v) { return el(v); }, -inf, -one);
         expect_bits(
             "elu{0.1}", [](auto v) { return xact::elu{0.1}(v); }, -inf, -static_cast<T>(0.1));
-        expect_bits("celu", [ce](auto v) { return ce(v); }, -inf, -one);
+        expect_bits(
+            "celu", [ce](auto v) { return ce(v); }, -inf, -one);
         expect_bits(
             "celu{0.5}", [](auto v) { return xact::celu{0.5}(v); }, -inf, T(-0.5));
-        expect_near("selu", [se](auto v) { return se(v); }, -inf,
-                    -(K<ld>::selu_lambda() * K<ld>::selu_alpha()), 2.0);
-        expect_bits("selu", [se](auto v) { return se(v); }, inf, inf);
-        expect_bits("log_sigmoid", [ls](auto v) { return ls(v); }, -inf, -inf);
-        expect_bits("log_sigmoid", [ls](auto v) { return ls(v); }, inf, nz);
+        expect_near(
+            "selu", [se](auto v) { return se(v); }, -inf,
+            -(K<ld>::selu_lambda() * K<ld>::selu_alpha()), 2.0);
+        expect_bits(
+            "selu", [se](auto v) { return se(v); }, inf, inf);
+        expect_bits(
+            "log_sigmoid", [ls](auto v) { return ls(v); }, -inf, -inf);
+        expect_bits(
+            "log_sigmoid", [ls](auto v) { return ls(v); }, inf, nz);
 
         // Derivatives: 0 or 1 (or alpha, lambda) at the infinities.
         const auto d0 = [&](const char* name, const auto& f, T x) {
-            expect_zero(name, [f](auto v) { return f.derivative(v); }, x);
+            expect_zero(
+                name, [f](auto v) { return f.derivative(v); }, x);
         };
         const auto d1 = [&](const char* name, const auto& f, T x) {
-            expect_bits(name, [f](auto v) { return f.derivative(v); }, x, one);
+            expect_bits(
+                name, [f](auto v) { return f.derivative(v); }, x, one);
         };
         d0("sigmoid'", sg, inf);
         d0("sigmoid'", sg, -inf);
@@ -966,32 +1006,52 @@ TEMPLATE_TEST_CASE("transcendental: special values, signed zeros and infinities"
         d1("celu'", ce, inf);
         d0("celu'", ce, -inf);
         d0("selu'", se, -inf);
-        expect_near("selu'", [se](auto v) { return se.derivative(v); }, inf,
-                    static_cast<ld>(K<ld>::selu_lambda()), 2.0);
+        expect_near(
+            "selu'", [se](auto v) { return se.derivative(v); }, inf,
+            static_cast<ld>(K<ld>::selu_lambda()), 2.0);
         d0("log_sigmoid'", ls, inf);
         d1("log_sigmoid'", ls, -inf);
     }
 
     SECTION("large magnitudes do not overflow in intermediates (spec §1)") {
-        expect_bits("silu", [si](auto v) { return si(v); }, -big, nz);
-        expect_bits("silu", [si](auto v) { return si(v); }, big, big);
-        expect_bits("gelu", [ge](auto v) { return ge(v); }, big, big);
-        expect_bits("gelu", [ge](auto v) { return ge(v); }, -big, nz);
-        expect_bits("gelu_tanh", [gt](auto v) { return gt(v); }, big, big);
-        expect_bits("gelu_tanh", [gt](auto v) { return gt(v); }, -big, nz);
-        expect_bits("mish", [mi](auto v) { return mi(v); }, big, big);
-        expect_bits("mish", [mi](auto v) { return mi(v); }, -big, nz);
-        expect_bits("softplus", [sp](auto v) { return sp(v); }, big, big);
-        expect_bits("softplus", [sp](auto v) { return sp(v); }, L::max(), L::max());
-        expect_bits("log_sigmoid", [ls](auto v) { return ls(v); }, -big, -big);
-        expect_bits("elu", [el](auto v) { return el(v); }, L::max(), L::max());
-        expect_bits("softsign", [ss](auto v) { return ss(v); }, L::max(), one);
-        expect_bits("softsign", [ss](auto v) { return ss(v); }, -L::max(), -one);
-        expect_bits("gelu", [ge](auto v) { return ge(v); }, L::max(), L::max());
-        expect_bits("silu", [si](auto v) { return si(v); }, L::max(), L::max());
-        expect_bits("silu", [si](auto v) { return si(v); }, -L::max(), nz);
-        expect_bits("mish", [mi](auto v) { return mi(v); }, L::max(), L::max());
-        expect_bits("mish", [mi](auto v) { return mi(v); }, -L::max(), nz);
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, -big, nz);
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, big, big);
+        expect_bits(
+            "gelu", [ge](auto v) { return ge(v); }, big, big);
+        expect_bits(
+            "gelu", [ge](auto v) { return ge(v); }, -big, nz);
+        expect_bits(
+            "gelu_tanh", [gt](auto v) { return gt(v); }, big, big);
+        expect_bits(
+            "gelu_tanh", [gt](auto v) { return gt(v); }, -big, nz);
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, big, big);
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, -big, nz);
+        expect_bits(
+            "softplus", [sp](auto v) { return sp(v); }, big, big);
+        expect_bits(
+            "softplus", [sp](auto v) { return sp(v); }, L::max(), L::max());
+        expect_bits(
+            "log_sigmoid", [ls](auto v) { return ls(v); }, -big, -big);
+        expect_bits(
+            "elu", [el](auto v) { return el(v); }, L::max(), L::max());
+        expect_bits(
+            "softsign", [ss](auto v) { return ss(v); }, L::max(), one);
+        expect_bits(
+            "softsign", [ss](auto v) { return ss(v); }, -L::max(), -one);
+        expect_bits(
+            "gelu", [ge](auto v) { return ge(v); }, L::max(), L::max());
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, L::max(), L::max());
+        expect_bits(
+            "silu", [si](auto v) { return si(v); }, -L::max(), nz);
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, L::max(), L::max());
+        expect_bits(
+            "mish", [mi](auto v) { return mi(v); }, -L::max(), nz);
     }
 
     SECTION("NaN in, NaN out, for every function and derivative") {
@@ -1013,9 +1073,12 @@ TEMPLATE_TEST_CASE("transcendental: special values, signed zeros and infinities"
             }
         }
         for (T x : nans) {
-            expect_bits("sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, x, x);
-            expect_bits("tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, x, x);
-            expect_bits("elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, x, x);
+            expect_bits(
+                "sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, x, x);
+            expect_bits(
+                "tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, x, x);
+            expect_bits(
+                "elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, x, x);
         }
     }
 
@@ -1075,50 +1138,69 @@ TEMPLATE_TEST_CASE("transcendental: subnormal results are computed, not flushed"
     const auto near = [&](const char* what, auto g, T x, ld expected) {
         expect_near(what, g, x, expected, 2.0);
     };
-    near("math::exp", [](auto v) { return xact::math::exp(v); }, deep, e_deep);
-    near("sigmoid", [sg](auto v) { return sg(v); }, deep, e_deep / (1 + e_deep));
-    near("sigmoid'", [sg](auto v) { return sg.derivative(v); }, deep,
-         e_deep / ((1 + e_deep) * (1 + e_deep)));
-    near("softplus", [sp](auto v) { return sp(v); }, deep, std::log1p(e_deep));
-    near("softplus'", [sp](auto v) { return sp.derivative(v); }, deep, e_deep / (1 + e_deep));
-    near("log_sigmoid'", [ls](auto v) { return ls.derivative(v); }, -deep, e_deep / (1 + e_deep));
-    near("log_sigmoid", [ls](auto v) { return ls(v); }, -deep, -std::log1p(e_deep));
+    near(
+        "math::exp", [](auto v) { return xact::math::exp(v); }, deep, e_deep);
+    near(
+        "sigmoid", [sg](auto v) { return sg(v); }, deep, e_deep / (1 + e_deep));
+    near(
+        "sigmoid'", [sg](auto v) { return sg.derivative(v); }, deep,
+        e_deep / ((1 + e_deep) * (1 + e_deep)));
+    near(
+        "softplus", [sp](auto v) { return sp(v); }, deep, std::log1p(e_deep));
+    near(
+        "softplus'", [sp](auto v) { return sp.derivative(v); }, deep, e_deep / (1 + e_deep));
+    near(
+        "log_sigmoid'", [ls](auto v) { return ls.derivative(v); }, -deep, e_deep / (1 + e_deep));
+    near(
+        "log_sigmoid", [ls](auto v) { return ls(v); }, -deep, -std::log1p(e_deep));
 
     // float: exp(-103.9) = 7.5e-46 rounds to the smallest subnormal (within 1 subnormal ULP).
     if (f32) {
         const T x = T(-103.9f);
-        expect_near("math::exp", [](auto v) { return xact::math::exp(v); }, x,
-                    std::exp(static_cast<ld>(x)), 1.0);
-        expect_near("sigmoid", [sg](auto v) { return sg(v); }, x,
-                    r_sigmoid<ld>(static_cast<ld>(x)), 2.0);
+        expect_near(
+            "math::exp", [](auto v) { return xact::math::exp(v); }, x, std::exp(static_cast<ld>(x)),
+            1.0);
+        expect_near(
+            "sigmoid", [sg](auto v) { return sg(v); }, x, r_sigmoid<ld>(static_cast<ld>(x)), 2.0);
         // tanh'(x) = 4 e^-2|x| is representable up to |x| ~ 52: never flushed there.
         for (T t = T(1); t <= T(52); t += T(0.25)) {
             for (T s : {t, -t}) {
                 const ld r = r_tanh_d<ld>(static_cast<ld>(s));
-                expect_near("tanh'", [th](auto v) { return th.derivative(v); }, s, r, 4.0);
+                expect_near(
+                    "tanh'", [th](auto v) { return th.derivative(v); }, s, r, 4.0);
             }
         }
         // silu, gelu, mish have subnormal results in their left tails.
-        near("silu", [si](auto v) { return si(v); }, T(-100), r_swish<ld>(-100.0L, 1.0L));
-        expect_near("gelu", [ge](auto v) { return ge(v); }, T(-13.5),
-                    r_gelu<ld>(static_cast<ld>(T(-13.5))), 4.0);
-        expect_near("mish", [mi](auto v) { return mi(v); }, T(-100), r_mish<ld>(-100.0L), 4.0);
+        near(
+            "silu", [si](auto v) { return si(v); }, T(-100), r_swish<ld>(-100.0L, 1.0L));
+        expect_near(
+            "gelu", [ge](auto v) { return ge(v); }, T(-13.5), r_gelu<ld>(static_cast<ld>(T(-13.5))),
+            4.0);
+        expect_near(
+            "mish", [mi](auto v) { return mi(v); }, T(-100), r_mish<ld>(-100.0L), 4.0);
         // softsign' = 1/(1+|x|)^2 stays representable up to |x| ~ 2.6e22, beyond the point
         // where (1+|x|)^2 overflows float (1.8e19).
         for (T x : {T(1e19), T(2e19), T(1e20), T(1e21), T(2e22)}) {
-            expect_near("softsign'", [ss](auto v) { return ss.derivative(v); }, x,
-                        r_softsign_d<ld>(static_cast<ld>(x)), 4.0);
+            expect_near(
+                "softsign'", [ss](auto v) { return ss.derivative(v); }, x,
+                r_softsign_d<ld>(static_cast<ld>(x)), 4.0);
         }
     }
     // Subnormal inputs: computed, not flushed (f(x) ~ x or x/2 near 0).
     for (T x : {L::denorm_min(), -L::denorm_min(), L::min() / 4, -L::min() / 4}) {
         const ld xl = x;
-        expect_near("tanh", [th](auto v) { return th(v); }, x, xl, 2.0);
-        expect_near("softsign", [ss](auto v) { return ss(v); }, x, xl, 2.0);
-        expect_near("silu", [si](auto v) { return si(v); }, x, xl / 2, 2.0);
-        expect_near("gelu", [ge](auto v) { return ge(v); }, x, xl / 2, 4.0);
-        expect_near("math::expm1", [](auto v) { return xact::math::expm1(v); }, x, xl, 1.0);
-        expect_near("math::log1p", [](auto v) { return xact::math::log1p(v); }, x, xl, 1.0);
+        expect_near(
+            "tanh", [th](auto v) { return th(v); }, x, xl, 2.0);
+        expect_near(
+            "softsign", [ss](auto v) { return ss(v); }, x, xl, 2.0);
+        expect_near(
+            "silu", [si](auto v) { return si(v); }, x, xl / 2, 2.0);
+        expect_near(
+            "gelu", [ge](auto v) { return ge(v); }, x, xl / 2, 4.0);
+        expect_near(
+            "math::expm1", [](auto v) { return xact::math::expm1(v); }, x, xl, 1.0);
+        expect_near(
+            "math::log1p", [](auto v) { return xact::math::log1p(v); }, x, xl, 1.0);
     }
 }
 
@@ -1142,7 +1224,8 @@ TEMPLATE_TEST_CASE("transcendental: derivative_from_output", "[transcendental]",
             const T d = f.derivative_from_output(y);
             alignas(64) T out[B::size];
             f.derivative_from_output(B(y)).store_unaligned(out);
-            if (!same(out[0], d)) t.add(describe(name + "'(y) [SIMD]", y, out[0], static_cast<ld>(d)));
+            if (!same(out[0], d))
+                t.add(describe(name + "'(y) [SIMD]", y, out[0], static_cast<ld>(d)));
             if constexpr (has_accurate_ref<T>()) {
                 const R r = ref(static_cast<R>(y));
                 const double e = ulp_error<T, R>(d, r, R(0), false);
@@ -1164,15 +1247,22 @@ TEMPLATE_TEST_CASE("transcendental: derivative_from_output", "[transcendental]",
     const xact::sigmoid sg{};
     const xact::tanh th{};
     const xact::elu el{};
-    expect_zero("sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(1));
-    expect_zero("sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(0));
-    expect_bits("sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(0.5),
-                T(0.25));
-    expect_zero("tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(1));
-    expect_zero("tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(-1));
-    expect_bits("tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(0), T(1));
-    expect_zero("elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, T(-1));
-    expect_bits("elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, T(3), T(1));
+    expect_zero(
+        "sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(1));
+    expect_zero(
+        "sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(0));
+    expect_bits(
+        "sigmoid'(y)", [sg](auto v) { return sg.derivative_from_output(v); }, T(0.5), T(0.25));
+    expect_zero(
+        "tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(1));
+    expect_zero(
+        "tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(-1));
+    expect_bits(
+        "tanh'(y)", [th](auto v) { return th.derivative_from_output(v); }, T(0), T(1));
+    expect_zero(
+        "elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, T(-1));
+    expect_bits(
+        "elu'(y)", [el](auto v) { return el.derivative_from_output(v); }, T(3), T(1));
 }
 
 namespace {
@@ -1211,13 +1301,15 @@ std::vector<T> array_pool() {
 
 template <class T>
 T sentinel() {
-    return std::is_same_v<T, float> ? from_bits<T>(0x5a5a5a5au) : from_bits<T>(0x5a5a5a5a5a5a5a5aull);
+    return std::is_same_v<T, float> ? from_bits<T>(0x5a5a5a5au)
+                                    : from_bits<T>(0x5a5a5a5a5a5a5a5aull);
 }
 
 /// n elements starting `offset` elements after a 64-byte boundary, with guards around them.
 template <class T>
 struct guarded {
-    guarded(std::size_t n, std::size_t offset) : buf(n + 2 * 64, offset + 64 / sizeof(T) - 1), n(n) {
+    guarded(std::size_t n, std::size_t offset)
+        : buf(n + 2 * 64, offset + 64 / sizeof(T) - 1), n(n) {
         for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = sentinel<T>();
     }
     T* data() { return buf.data() + 1; }
@@ -1268,10 +1360,14 @@ TEMPLATE_TEST_CASE("transcendental: array calls equal the scalar calls (lengths,
                 xact::forward(f, io.data(), io.data(), n);
                 for (std::size_t i = 0; i < n; ++i) {
                     const T s = f(x[i]);
-                    if (!same(y[i], s)) t.add(describe(where("forward", i), x[i], y[i], static_cast<ld>(s)));
-                    if (!same(io[i], s)) t.add(describe(where("forward in place", i), x[i], io[i], static_cast<ld>(s)));
+                    if (!same(y[i], s))
+                        t.add(describe(where("forward", i), x[i], y[i], static_cast<ld>(s)));
+                    if (!same(io[i], s))
+                        t.add(describe(where("forward in place", i), x[i], io[i],
+                                       static_cast<ld>(s)));
                 }
-                if (!y.guards_intact() || !io.guards_intact()) t.add(where("forward wrote outside", 0));
+                if (!y.guards_intact() || !io.guards_intact())
+                    t.add(where("forward wrote outside", 0));
 
                 // backward: dx = dy * f'(x), out of place, in place over dy and over x
                 xact::backward(f, x.data(), dy.data(), dx.data(), n);
@@ -1284,9 +1380,14 @@ TEMPLATE_TEST_CASE("transcendental: array calls equal the scalar calls (lengths,
                 xact::backward(f, in_x.data(), dy.data(), in_x.data(), n);
                 for (std::size_t i = 0; i < n; ++i) {
                     const T s = dy[i] * f.derivative(x[i]);
-                    if (!same(dx[i], s)) t.add(describe(where("backward", i), x[i], dx[i], static_cast<ld>(s)));
-                    if (!same(in_dy[i], s)) t.add(describe(where("backward dx == dy", i), x[i], in_dy[i], static_cast<ld>(s)));
-                    if (!same(in_x[i], s)) t.add(describe(where("backward dx == x", i), x[i], in_x[i], static_cast<ld>(s)));
+                    if (!same(dx[i], s))
+                        t.add(describe(where("backward", i), x[i], dx[i], static_cast<ld>(s)));
+                    if (!same(in_dy[i], s))
+                        t.add(describe(where("backward dx == dy", i), x[i], in_dy[i],
+                                       static_cast<ld>(s)));
+                    if (!same(in_x[i], s))
+                        t.add(describe(where("backward dx == x", i), x[i], in_x[i],
+                                       static_cast<ld>(s)));
                 }
                 if (!dx.guards_intact() || !in_dy.guards_intact() || !in_x.guards_intact())
                     t.add(where("backward wrote outside", 0));
@@ -1298,8 +1399,12 @@ TEMPLATE_TEST_CASE("transcendental: array calls equal the scalar calls (lengths,
                     xact::backward_from_output(f, in_y.data(), dy.data(), in_y.data(), n);
                     for (std::size_t i = 0; i < n; ++i) {
                         const T s = dy[i] * f.derivative_from_output(y[i]);
-                        if (!same(g[i], s)) t.add(describe(where("backward_from_output", i), y[i], g[i], static_cast<ld>(s)));
-                        if (!same(in_y[i], s)) t.add(describe(where("backward_from_output in place", i), y[i], in_y[i], static_cast<ld>(s)));
+                        if (!same(g[i], s))
+                            t.add(describe(where("backward_from_output", i), y[i], g[i],
+                                           static_cast<ld>(s)));
+                        if (!same(in_y[i], s))
+                            t.add(describe(where("backward_from_output in place", i), y[i], in_y[i],
+                                           static_cast<ld>(s)));
                     }
                     if (!g.guards_intact() || !in_y.guards_intact())
                         t.add(where("backward_from_output wrote outside", 0));
@@ -1325,8 +1430,9 @@ TEMPLATE_TEST_CASE("transcendental: invalid parameters throw std::invalid_argume
         CHECK_THROWS_AS(xact::backward(f, x.data(), dy.data(), out.data(), x.size()),
                         std::invalid_argument);
         if constexpr (has_from_output<F, T>::value)
-            CHECK_THROWS_AS(xact::backward_from_output(f, x.data(), dy.data(), out.data(), x.size()),
-                            std::invalid_argument);
+            CHECK_THROWS_AS(
+                xact::backward_from_output(f, x.data(), dy.data(), out.data(), x.size()),
+                std::invalid_argument);
         // Checked before anything is written.
         for (T v : out) CHECK(v == T(7));
     };
@@ -1387,8 +1493,8 @@ TEMPLATE_TEST_CASE("transcendental: the references agree with finite differences
         }
         // And the gelu tanh form against the tanh formula itself.
         const ld xl = static_cast<ld>(x);
-        const ld u = std::sqrt(2 / 3.14159265358979323846264338327950288L) *
-                     (xl + 0.044715L * xl * xl * xl);
+        const ld u =
+            std::sqrt(2 / 3.14159265358979323846264338327950288L) * (xl + 0.044715L * xl * xl * xl);
         const ld direct = xl / 2 * (1 + std::tanh(u));
         CHECK(std::fabs(direct - static_cast<ld>(r_gelu_tanh<R>(x))) <= 1e-15L);
     }

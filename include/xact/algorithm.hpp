@@ -37,8 +37,8 @@ struct has_check<F, std::void_t<decltype(std::declval<const F&>().check())>> : s
 template <class F, class = void>
 struct has_check_from_output : std::false_type {};
 template <class F>
-struct has_check_from_output<
-    F, std::void_t<decltype(std::declval<const F&>().check_from_output())>> : std::true_type {};
+struct has_check_from_output<F, std::void_t<decltype(std::declval<const F&>().check_from_output())>>
+    : std::true_type {};
 
 template <class F, class T, class = void>
 struct has_derivative_from_output : std::false_type {};
@@ -56,7 +56,8 @@ inline void check_functor(const F& f) {
 // ---------------------------------------------------------------- argument checks
 
 /// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte.
-inline bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) noexcept {
+inline bool overlaps(const void* a, std::size_t a_bytes, const void* b,
+                     std::size_t b_bytes) noexcept {
     const auto pa = reinterpret_cast<std::uintptr_t>(a);
     const auto pb = reinterpret_cast<std::uintptr_t>(b);
     return a_bytes != 0 && b_bytes != 0 && pa < pb + b_bytes && pb < pa + a_bytes;
@@ -89,7 +90,8 @@ XACT_INLINE void map1(const T* x, T* y, std::size_t n, const Op& op) noexcept {
     std::size_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
         const B a0 = detail::load<T, Arch>(x + i), a1 = detail::load<T, Arch>(x + i + W);
-        const B a2 = detail::load<T, Arch>(x + i + 2 * W), a3 = detail::load<T, Arch>(x + i + 3 * W);
+        const B a2 = detail::load<T, Arch>(x + i + 2 * W),
+                a3 = detail::load<T, Arch>(x + i + 3 * W);
         detail::store(y + i, op(a0));
         detail::store(y + i + W, op(a1));
         detail::store(y + i + 2 * W, op(a2));
@@ -113,15 +115,18 @@ XACT_INLINE void map2(const T* a, const T* b, T* out, std::size_t n, const Op& o
     std::size_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
         const B a0 = detail::load<T, Arch>(a + i), a1 = detail::load<T, Arch>(a + i + W);
-        const B a2 = detail::load<T, Arch>(a + i + 2 * W), a3 = detail::load<T, Arch>(a + i + 3 * W);
+        const B a2 = detail::load<T, Arch>(a + i + 2 * W),
+                a3 = detail::load<T, Arch>(a + i + 3 * W);
         const B b0 = detail::load<T, Arch>(b + i), b1 = detail::load<T, Arch>(b + i + W);
-        const B b2 = detail::load<T, Arch>(b + i + 2 * W), b3 = detail::load<T, Arch>(b + i + 3 * W);
+        const B b2 = detail::load<T, Arch>(b + i + 2 * W),
+                b3 = detail::load<T, Arch>(b + i + 3 * W);
         detail::store(out + i, op(a0, b0));
         detail::store(out + i + W, op(a1, b1));
         detail::store(out + i + 2 * W, op(a2, b2));
         detail::store(out + i + 3 * W, op(a3, b3));
     }
-    for (; i + W <= n; i += W) detail::store(out + i, op(detail::load<T, Arch>(a + i), detail::load<T, Arch>(b + i)));
+    for (; i + W <= n; i += W)
+        detail::store(out + i, op(detail::load<T, Arch>(a + i), detail::load<T, Arch>(b + i)));
     if (i < n) {
         const std::size_t r = n - i;
         alignas(64) T ba[W] = {};
@@ -154,8 +159,9 @@ void backward_arch(const F& f, const T* x, const T* dy, T* dx, std::size_t n) {
     check_alias(x, dx, n, "xact::backward: dx partially overlaps x (only dx == x is allowed)");
     check_alias(dy, dx, n, "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
     check_functor(f);
-    map2<Arch>(x, dy, dx, n,
-               [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE { return g * f.derivative(v); });
+    map2<Arch>(x, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
+        return g * f.derivative(v);
+    });
 }
 
 template <class Arch, class F, class T>
@@ -180,7 +186,8 @@ void backward_from_output_arch(const F& f, const T* y, const T* dy, T* dx, std::
 // ---------------------------------------------------------------- ranges
 
 template <class R>
-using range_value_t = std::remove_cv_t<std::remove_pointer_t<decltype(std::data(std::declval<R&>()))>>;
+using range_value_t =
+    std::remove_cv_t<std::remove_pointer_t<decltype(std::data(std::declval<R&>()))>>;
 
 template <class R, class = void>
 struct is_contiguous_range : std::false_type {};
@@ -190,13 +197,19 @@ struct is_contiguous_range<R, std::void_t<decltype(std::data(std::declval<R&>())
     : std::bool_constant<std::is_pointer_v<decltype(std::data(std::declval<R&>()))>> {};
 
 template <class R>
-inline constexpr bool is_contiguous_range_v = is_contiguous_range<std::remove_reference_t<R>>::value;
+inline constexpr bool is_contiguous_range_v =
+    is_contiguous_range<std::remove_reference_t<R>>::value;
 
-/// A range whose elements can be written (not a view of const elements).
+/// A range whose elements can be written (not a view of const elements). A class template,
+/// so that a non-range R (a pointer) is rejected without instantiating std::data(R).
+template <class R, bool = is_contiguous_range_v<R>>
+struct is_output_range : std::false_type {};
 template <class R>
-inline constexpr bool is_output_range_v =
-    is_contiguous_range_v<R> &&
-    !std::is_const_v<std::remove_pointer_t<decltype(std::data(std::declval<R&>()))>>;
+struct is_output_range<R, true>
+    : std::bool_constant<
+          !std::is_const_v<std::remove_pointer_t<decltype(std::data(std::declval<R&>()))>>> {};
+template <class R>
+inline constexpr bool is_output_range_v = is_output_range<R>::value;
 
 template <class A, class B>
 inline void check_same_size(const A& a, const B& b, const char* message) {
@@ -229,8 +242,9 @@ void backward_from_output(const F& f, const T* y, const T* dy, T* dx, std::size_
 
 /// Range form of forward: x and y are contiguous ranges (std::vector, std::array, std::span…)
 /// of equal size.
-template <class F, class X, class Y,
-          std::enable_if_t<detail::is_contiguous_range_v<X> && detail::is_output_range_v<Y>, int> = 0>
+template <
+    class F, class X, class Y,
+    std::enable_if_t<detail::is_contiguous_range_v<X> && detail::is_output_range_v<Y>, int> = 0>
 void forward(const F& f, const X& x, Y&& y) {
     detail::check_same_size(x, y, "xact::forward: y.size() != x.size()");
     forward(f, std::data(x), std::data(y), std::size(x));

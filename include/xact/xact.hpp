@@ -14,3 +14,4 @@
 #include "math/erfc.hpp"
 #include "algorithm.hpp"
 #include "prelu.hpp"
+#include "softmax.hpp"

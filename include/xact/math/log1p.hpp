@@ -7,8 +7,8 @@
 //     log(1 + f) = f - f^2/2 + s (f^2/2 + z P(z)),  s = f / (2 + f), z = s^2, |s| <= 0.1716,
 // so the leading term f is exact and every other term is a small correction (fdlibm's
 // arrangement; f^2/2 enters exactly through an fma where FMA exists). One division
-// serves s and c / u: q = 1 / (m (2 + f)), s = f q m, c / u = c 2^-k (1 - f (2 + f) q). ln2 is split
-// in a short high part (k ln2_hi exact) and a low part. P is a polynomial in z of degree 2
+// serves s and c / u: q = 1 / (m (2 + f)), s = f q m, c / u = c 2^-k (1 - f (2 + f) q). ln2 is
+// split in a short high part (k ln2_hi exact) and a low part. P is a polynomial in z of degree 2
 // (float) or 6 (double), fitted to (2 atanh(s) - 2 s) / s^3 on [0, 0.1716^2] by Chebyshev
 // interpolation in 60-digit arithmetic: tools/coefficients_log1p.py reproduces them (fit
 // error 0.02 ULP of the result).
@@ -48,7 +48,13 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
     constexpr IS sqrt_half_bits = f32 ? IS(0x3f3504f3) : IS(0x3fe6a09e667f3bcdLL); // sqrt(1/2)
     const I offset(IS(one_bits - sqrt_half_bits)), sqrt_half(sqrt_half_bits);
     const I mask(IS((IS(1) << mant) - 1)), bias(IS(f32 ? 127 : 1023));
-    const I hu = as_int(u) + offset;
+    I hu;
+    if constexpr (is_batch_v<T>) {
+        hu = as_int(u) + offset;
+    } else { // wrapping, as the SIMD lanes do: for a NaN u the signed sum could overflow (UB)
+        using U = std::make_unsigned_t<I>;
+        hu = static_cast<I>(static_cast<U>(as_int(u)) + static_cast<U>(offset));
+    }
     const I k = (hu >> mant) - bias;
     const T m = as_real<T>((hu & mask) + sqrt_half);
     // k as a real without an int -> real conversion: 1.5 * 2^mant + k, minus the constant.
@@ -96,7 +102,8 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
     const T r = detail::fma(kf, ln2_hi, f + w);
     // Near 0 the series x - x^2/2 + x^3/3 (+ x_lo) rounds once; above, the steps f + c / u
     // would round twice where f and c are of similar size.
-    const T tiny = x + detail::fma(x * x, detail::fma(x, splat<T>(S(1) / S(3)), splat<T>(-0.5)), x_lo);
+    const T tiny =
+        x + detail::fma(x * x, detail::fma(x, splat<T>(S(1) / S(3)), splat<T>(-0.5)), x_lo);
     return xact::detail::select(xact::detail::abs(x) < splat<T>(f32 ? 0x1p-9 : 0x1p-19), tiny, r);
 }
 } // namespace detail

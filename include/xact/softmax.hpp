@@ -1,0 +1,683 @@
+// xact — softmax and log-softmax along an axis, and their backward passes.
+//
+//   softmax:      y_i = e^(x_i - m) / s,            m = max_j x_j,  s = sum_j e^(x_j - m)
+//   log_softmax:  y_i = (x_i - m) - log s,          log s = log1p(s - 1): tiny values survive
+//   softmax_backward:      dx = y * (dy - <dy, y>)
+//   log_softmax_backward:  dx = dy - e^y * sum(dy)
+//
+// The array is seen through extents{outer, axis, inner} (extents.hpp): each of the
+// outer * inner rows runs along `axis`, its elements `inner` apart. Rows are independent and
+// each is computed in a fixed order that depends only on its length and the SIMD width of the
+// build (never on alignment or on the other rows), so splitting the rows between threads
+// changes no bit.
+//
+// Accuracy (spec.md §3; measured figures in the README): every element within 4 ULP, for
+// rows of any length. x_i - m is carried exactly as a double-word (its rounding would cost
+// |x_i - m| / 2 ULP), e^(x_i - m) takes the low part as a factor (1 + lo), the sums are
+// compensated (TwoSum per lane, so s is known to about u^2 whatever the row length), and
+// softmax multiplies by a double-word 1 / s. The backward dot products and sums are
+// compensated the same way; where dx cancels, its error is bounded by a few ULP of the
+// largest term.
+//
+// Special values, per row: any NaN -> the whole row NaN. One or more +inf (and no NaN) -> the
+// limit: softmax 1/k on the k +inf entries and 0 elsewhere, log_softmax -log k and -inf. Every
+// entry -inf -> NaN (no limit exists). A -inf entry among finite ones -> exactly 0 (softmax)
+// or -inf (log_softmax). Inputs of any magnitude (±1e30, the largest finite) work; results
+// are never flushed to zero while representable (subnormals stay).
+//
+// Passes over memory. softmax: a max pass over x, then e^(x - m) into y with the sum, then
+// y *= 1/s (y is then in cache for rows that fit it). log_softmax along a contiguous axis:
+// one online pass computing the max and the sum block by block (1024 floats, 512 doubles;
+// the sum is rescaled by a double-word e^(m_old - m_new) when a block raises the max, so
+// ascending rows lose nothing), then the write pass: x is read twice. Along a strided axis
+// (inner > 1) the rows of W neighbouring inner positions are processed as the lanes of one
+// SIMD vector, in three passes over that tile.
+//
+// y == x (in place) is allowed; for the backward passes dx == y and dx == dy are allowed;
+// any other overlap, a null pointer with a non-empty array, or extents whose size overflows
+// throw std::invalid_argument before anything is written. An empty axis writes nothing.
+// Nothing is allocated.
+#pragma once
+
+#include "algorithm.hpp"
+#include "extents.hpp"
+#include "math/exp.hpp"
+#include "math/log1p.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+
+namespace xact {
+namespace detail {
+
+// ---------------------------------------------------------------- double-word helpers
+
+/// s + err = a + b exactly (TwoSum: no ordering of |a| and |b| needed).
+template <class T>
+XACT_INLINE void two_sum(const T& a, const T& b, T& s, T& err) noexcept {
+    s = a + b;
+    const T bb = s - a;
+    err = (a - (s - bb)) + (b - bb);
+}
+
+/// Adds v into the double-word accumulator (hi, lo): hi takes the rounded sum, lo its error.
+template <class T>
+XACT_INLINE void accumulate(T& hi, T& lo, const T& v) noexcept {
+    T s, err;
+    two_sum(hi, v, s, err);
+    hi = s;
+    lo = lo + err;
+}
+
+/// x - m = hi + lo exactly (TwoSum of x and -m). Where hi is below the point at which e^hi
+/// underflows anyway (or not finite), lo is set to 0: there TwoSum could give NaN.
+template <class T>
+XACT_INLINE void shifted(const T& x, const T& m, T& hi, T& lo) noexcept {
+    using S = scalar_t<T>;
+    hi = x - m;
+    const T bb = hi - x; // TwoSum(x, -m) with -m never formed (its sign of zero is not needed)
+    const T err = (x - (hi - bb)) - (m + bb);
+    const T cut = splat<T>(std::is_same_v<S, float> ? -150.0 : -1100.0);
+    lo = detail::select(hi > cut, err, T(S(0)));
+}
+
+// The kernels carry e^(x - m) scaled by 2^K (K = 64 float, 512 double): every term that
+// matters stays a normal number, so the sums lose nothing to subnormal rounding and
+// softmax's y = (e 2^K) (2^-K / s) rounds once, also where y is subnormal.
+
+/// e^(hi + lo) 2^K for hi <= 0 (or NaN) and |lo| <= ulp(hi): e^hi (1 + lo) rounded once, then
+/// scaled exactly by 2^(n + K) in two steps (n >= -217 float, -1587 double after the clamp of
+/// exp_reduce; results that would be far below the normal range lose their low bits there,
+/// which is harmless: they are below 2^-100 of the row's sum).
+template <class T>
+XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
+    using S = scalar_t<T>;
+    constexpr bool f32 = std::is_same_v<S, float>;
+    constexpr int k = f32 ? 100 : 600; // keeps 2^(n + k) normal
+    const auto p = math::detail::exp_parts_of(hi);
+    const T v = p.hi + detail::fma(p.hi, lo, p.lo);
+    const T up = pow2i<T>(p.n + int_t<T>(k));
+    return (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88); // 2^(K - k)
+}
+
+/// Sum of the double-word lanes (hi, lo), added in lane order with TwoSum, normalized.
+template <class T, class A>
+XACT_INLINE void reduce_dw(const xsimd::batch<T, A>& hi, const xsimd::batch<T, A>& lo, T& s_hi,
+                           T& s_lo) noexcept {
+    constexpr std::size_t W = xsimd::batch<T, A>::size;
+    alignas(64) T h[W];
+    alignas(64) T l[W];
+    hi.store_unaligned(h);
+    lo.store_unaligned(l);
+    T s = h[0], e = l[0];
+    for (std::size_t i = 1; i < W; ++i) {
+        T t, err;
+        two_sum(s, h[i], t, err);
+        s = t;
+        e = e + (l[i] + err);
+    }
+    s_hi = s + e;
+    s_lo = e - (s_hi - s); // Fast2Sum: |e| is far below |s| (or s = 0, where it is exact)
+}
+
+/// A double-word 1 / (s_hi + s_lo) for s_hi >= 2^K (or NaN): r_hi + r_lo, error about u^2
+/// (r_lo may lose bits to underflow where it is far below an ULP of any product with it).
+template <class T>
+XACT_INLINE void reciprocal_dw(const T& s_hi, const T& s_lo, T& r_hi, T& r_lo) noexcept {
+    using S = scalar_t<T>;
+    r_hi = T(S(1)) / s_hi;
+    r_lo = (detail::residual(T(S(1)), r_hi, s_hi) - r_hi * s_lo) * r_hi;
+}
+
+/// log(k + 2^-K (t_hi + t_lo)) for a count k >= 1 of maxima (each e^0 = 1) and the
+/// normalized double-word sum t of the other terms (exp_shifted values): log1p of
+/// (k - 1) + t, so that the log keeps its relative accuracy when the sum is 1 + tiny. The
+/// terms equal to the max are kept out of t by the callers: added to 2^K, a tiny t would be
+/// left to the low part alone and lose its accuracy to that part's roundings.
+template <class T>
+XACT_INLINE T log_count_plus(const T& k, const T& t_hi, const T& t_lo) noexcept {
+    using S = scalar_t<T>;
+    const T down = splat<T>(std::is_same_v<S, float> ? 0x1p-64 : 0x1p-512); // exact
+    const T a = k - T(S(1));                                                // an exact integer
+    T u, u_err;
+    two_sum(a, t_hi * down, u, u_err);
+    return math::detail::log1p_core(u, u_err + t_lo * down);
+}
+
+// ---------------------------------------------------------------- lines of W rows
+
+// The strided kernels see W rows at once, lane l of element c at p[c * stride + l]. An "io"
+// policy loads and stores those vectors: whole (all W lanes), partial (the first r lanes,
+// the others padded with a fill value and never stored), or a single scalar row.
+
+template <class Arch, class T>
+struct io_full {
+    using V = xsimd::batch<T, Arch>;
+    XACT_INLINE V load(const T* p, T) const noexcept { return detail::load<T, Arch>(p); }
+    XACT_INLINE void store(T* p, const V& v) const noexcept { detail::store(p, v); }
+};
+
+template <class Arch, class T>
+struct io_partial {
+    using V = xsimd::batch<T, Arch>;
+    std::size_t r; // lanes in use, 0 < r < W
+    XACT_INLINE V load(const T* p, T fill) const noexcept {
+        alignas(64) T buf[V::size];
+        for (std::size_t l = 0; l < V::size; ++l) buf[l] = fill;
+        std::memcpy(buf, p, r * sizeof(T));
+        return detail::load<T, Arch>(buf);
+    }
+    XACT_INLINE void store(T* p, const V& v) const noexcept {
+        alignas(64) T buf[V::size];
+        detail::store(buf, v);
+        std::memcpy(p, buf, r * sizeof(T));
+    }
+};
+
+template <class T>
+struct io_scalar {
+    using V = T;
+    XACT_INLINE T load(const T* p, T) const noexcept { return *p; }
+    XACT_INLINE void store(T* p, const T& v) const noexcept { *p = v; }
+};
+
+/// Lane mask "any lane true" for batches and plain bools.
+XACT_INLINE bool any_of(bool b) noexcept {
+    return b;
+}
+template <class T, class A>
+XACT_INLINE bool any_of(const xsimd::batch_bool<T, A>& b) noexcept {
+    return xsimd::any(b);
+}
+
+/// A row whose maximum is +inf: the limit (softmax 1/k on the k +inf entries, 0 elsewhere;
+/// log_softmax -log k and -inf), or all NaN when the row holds a NaN. Reads every x before
+/// writing, so y may equal x.
+template <class T>
+void softmax_limit_row(const T* x, T* y, std::size_t len, std::size_t stride, bool log) noexcept {
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    bool nan = false;
+    std::size_t k = 0;
+    for (std::size_t c = 0; c < len; ++c) {
+        const T v = x[c * stride];
+        nan = nan || std::isnan(v);
+        k += v == inf ? 1 : 0;
+    }
+    const T kf = static_cast<T>(k);
+    const T on = log ? T(0) - std::log(kf) : T(1) / kf; // 0 - log 1 = +0
+    const T off = log ? -inf : T(0);
+    for (std::size_t c = 0; c < len; ++c) {
+        const T v = x[c * stride];
+        y[c * stride] = nan ? std::numeric_limits<T>::quiet_NaN() : (v == inf ? on : off);
+    }
+}
+
+/// Elementwise max that keeps NaN wherever either side is NaN is not needed: a NaN entry makes
+/// its own e^(x - m) NaN, hence the sum and the whole row, whatever the max did with it.
+template <class V>
+XACT_INLINE V vmax(const V& a, const V& b) noexcept {
+    if constexpr (is_batch_v<V>) {
+        return xsimd::max(a, b);
+    } else {
+        return a < b ? b : a;
+    }
+}
+
+/// softmax or log_softmax of the rows of one io group along a strided axis (three passes).
+/// Returns false, writing nothing, when some row's max is +inf (the caller takes those rows
+/// one by one).
+template <class IO, class T>
+bool softmax_lines(const IO& io, const T* x, T* y, std::size_t len, std::size_t stride,
+                   bool log) noexcept {
+    using V = typename IO::V;
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    V m(-inf);
+    for (std::size_t c = 0; c < len; ++c) m = vmax(m, io.load(x + c * stride, -inf));
+    if (any_of(m == V(inf))) return false;
+    V s_hi(T(0)), s_lo(T(0)), k(T(0));
+    for (std::size_t c = 0; c < len; ++c) {
+        V hi, lo;
+        shifted(io.load(x + c * stride, -inf), m, hi, lo);
+        const V e = exp_shifted(hi, lo);
+        if (log) { // the maxima are counted apart (see log_count_plus)
+            const auto top = hi == V(T(0));
+            k = k + detail::select(top, V(T(1)), V(T(0)));
+            accumulate(s_hi, s_lo, detail::select(top, V(T(0)), e));
+        } else {
+            io.store(y + c * stride, e);
+            accumulate(s_hi, s_lo, e);
+        }
+    }
+    const V n_hi = s_hi + s_lo, n_lo = s_lo - (n_hi - s_hi);
+    if (log) {
+        const V L = log_count_plus(k, n_hi, n_lo);
+        for (std::size_t c = 0; c < len; ++c) {
+            V hi, lo;
+            shifted(io.load(x + c * stride, -inf), m, hi, lo);
+            io.store(y + c * stride, (hi - L) + lo);
+        }
+    } else {
+        V r_hi, r_lo;
+        reciprocal_dw(n_hi, n_lo, r_hi, r_lo);
+        for (std::size_t c = 0; c < len; ++c) {
+            const V e = io.load(y + c * stride, T(0));
+            io.store(y + c * stride, detail::fma(e, r_hi, e * r_lo));
+        }
+    }
+    return true;
+}
+
+/// One row along a strided axis, scalar (the rows of a group that holds a +inf maximum).
+template <class T>
+void softmax_line_scalar(const T* x, T* y, std::size_t len, std::size_t stride, bool log) noexcept {
+    if (!softmax_lines(io_scalar<T>{}, x, y, len, stride, log))
+        softmax_limit_row(x, y, len, stride, log);
+}
+
+template <class Arch, class T>
+void softmax_strided(const T* x, T* y, std::size_t len, std::size_t inner, bool log) noexcept {
+    constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+    std::size_t j = 0;
+    for (; j + W <= inner; j += W)
+        if (!softmax_lines(io_full<Arch, T>{}, x + j, y + j, len, inner, log))
+            for (std::size_t l = 0; l < W; ++l)
+                softmax_line_scalar(x + j + l, y + j + l, len, inner, log);
+    if (j < inner) {
+        const std::size_t r = inner - j;
+        if (!softmax_lines(io_partial<Arch, T>{r}, x + j, y + j, len, inner, log))
+            for (std::size_t l = 0; l < r; ++l)
+                softmax_line_scalar(x + j + l, y + j + l, len, inner, log);
+    }
+}
+
+// ---------------------------------------------------------------- contiguous rows
+
+/// Max of x[0, n) (n > 0) with four independent chains; the tail is padded with -inf.
+template <class Arch, class T>
+T row_max(const T* x, std::size_t n) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
+    constexpr T ninf = -std::numeric_limits<T>::infinity();
+    B m0(ninf), m1(ninf), m2(ninf), m3(ninf);
+    std::size_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        m0 = xsimd::max(m0, detail::load<T, Arch>(x + i));
+        m1 = xsimd::max(m1, detail::load<T, Arch>(x + i + W));
+        m2 = xsimd::max(m2, detail::load<T, Arch>(x + i + 2 * W));
+        m3 = xsimd::max(m3, detail::load<T, Arch>(x + i + 3 * W));
+    }
+    for (; i + W <= n; i += W) m0 = xsimd::max(m0, detail::load<T, Arch>(x + i));
+    if (i < n) m1 = xsimd::max(m1, io_partial<Arch, T>{n - i}.load(x + i, ninf));
+    alignas(64) T lanes[W];
+    detail::store(lanes, xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
+    T m = lanes[0];
+    for (std::size_t l = 1; l < W; ++l) m = vmax(m, lanes[l]);
+    return m;
+}
+
+/// Row accumulators: two double-word partial sums of exp_shifted terms, and (log_softmax)
+/// the count of terms equal to the max, which the sums then leave out.
+template <class B>
+struct row_acc {
+    B h0, l0, h1, l1, k;
+};
+
+/// One batch of terms e^(x - m) into the accumulator pair (h, l); with `split`, the maxima
+/// (x == m, term exactly 2^K) are counted in k instead.
+template <bool split, class B>
+XACT_INLINE B row_term(const B& x, const B& m, B& h, B& l, B& k) noexcept {
+    using T = typename B::value_type;
+    B hi, lo;
+    shifted(x, m, hi, lo);
+    const B e = exp_shifted(hi, lo);
+    if constexpr (split) {
+        const auto top = hi == B(T(0));
+        k = k + detail::select(top, B(T(1)), B(T(0)));
+        accumulate(h, l, detail::select(top, B(T(0)), e));
+    } else {
+        accumulate(h, l, e);
+    }
+    return e;
+}
+
+/// Adds the terms e^(x_i - m) 2^K for i < n into acc; with `out`, also stores them.
+template <bool split, class Arch, class T>
+XACT_INLINE void row_exp_sum(const T* x, T* out, std::size_t n, T m,
+                             row_acc<xsimd::batch<T, Arch>>& acc) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
+    const B mv(m);
+    B h0 = acc.h0, l0 = acc.l0, h1 = acc.h1, l1 = acc.l1, k = acc.k;
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+        const B e0 = row_term<split>(detail::load<T, Arch>(x + i), mv, h0, l0, k);
+        const B e1 = row_term<split>(detail::load<T, Arch>(x + i + W), mv, h1, l1, k);
+        if (out != nullptr) {
+            detail::store(out + i, e0);
+            detail::store(out + i + W, e1);
+        }
+    }
+    if (i + W <= n) {
+        const B e = row_term<split>(detail::load<T, Arch>(x + i), mv, h0, l0, k);
+        if (out != nullptr) detail::store(out + i, e);
+        i += W;
+    }
+    if (i < n) { // padded with -inf: the term is 0 there, never stored
+        const io_partial<Arch, T> io{n - i};
+        const B e =
+            row_term<split>(io.load(x + i, -std::numeric_limits<T>::infinity()), mv, h1, l1, k);
+        if (out != nullptr) io.store(out + i, e);
+    }
+    acc = {h0, l0, h1, l1, k};
+}
+
+/// The accumulator pairs as one normalized double-word.
+template <class B, class T>
+XACT_INLINE void row_total(const row_acc<B>& acc, T& s_hi, T& s_lo) noexcept {
+    B h, e;
+    two_sum(acc.h0, acc.h1, h, e);
+    reduce_dw(h, B((acc.l0 + acc.l1) + e), s_hi, s_lo);
+}
+
+template <class Arch, class T>
+void softmax_row(const T* x, T* y, std::size_t n) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    const T m = row_max<Arch>(x, n);
+    if (m == std::numeric_limits<T>::infinity()) return softmax_limit_row(x, y, n, 1, false);
+    const B zero(T(0));
+    row_acc<B> acc{zero, zero, zero, zero, zero};
+    row_exp_sum<false, Arch>(x, y, n, m, acc);
+    T s_hi, s_lo, r_hi, r_lo;
+    row_total(acc, s_hi, s_lo);
+    reciprocal_dw(s_hi, s_lo, r_hi, r_lo);
+    const B rh(r_hi), rl(r_lo);
+    map1<Arch>(y, y, n,
+               [rh, rl](const B& e) XACT_LAMBDA_INLINE { return detail::fma(e, rh, e * rl); });
+}
+
+/// Block length of the online max-and-sum pass of log_softmax (4 KiB of input).
+template <class T>
+inline constexpr std::size_t softmax_block = 4096 / sizeof(T);
+
+template <class Arch, class T>
+void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    const B zero(T(0));
+    row_acc<B> acc{zero, zero, zero, zero, zero};
+    T m = -inf;
+    for (std::size_t b = 0; b < n; b += softmax_block<T>) {
+        const std::size_t len = n - b < softmax_block<T> ? n - b : softmax_block<T>;
+        const T bm = row_max<Arch>(x + b, len); // the block is now in L1 for the sum below
+        if (bm == inf) return softmax_limit_row(x, y, n, 1, true);
+        if (bm > m) {
+            if (m != -inf) {
+                // The old maxima become ordinary terms (2^K each), then the sums are rescaled
+                // by e^(m - bm) = (f_hi + f_lo) 2^p, a double-word factor: the product's error
+                // stays near u^2 however many times the max rises.
+                accumulate(acc.h0, acc.l0, acc.k * B(std::is_same_v<T, float> ? 0x1p64 : 0x1p512));
+                acc.k = zero;
+                T d_hi, d_lo;
+                shifted(m, bm, d_hi, d_lo);
+                const auto p = math::detail::exp_parts_of(d_hi);
+                const T f_hi = p.hi, f_lo = detail::fma(p.hi, d_lo, p.lo);
+                const B k_hi(scale2(f_hi, p.n)), k_lo(scale2(f_lo, p.n));
+                B* const pairs[2][2] = {{&acc.h0, &acc.l0}, {&acc.h1, &acc.l1}};
+                for (auto& pr : pairs) {
+                    B& h = *pr[0];
+                    B& l = *pr[1];
+                    B ph, pl;
+                    two_product(h, k_hi, ph, pl);
+                    l = pl + detail::fma(h, k_lo, l * k_hi);
+                    h = ph;
+                }
+            }
+            m = bm;
+        }
+        row_exp_sum<true, Arch>(x + b, static_cast<T*>(nullptr), len, m, acc);
+    }
+    T t_hi, t_lo;
+    row_total(acc, t_hi, t_lo);
+    const B L(log_count_plus(reduce_add_ordered(acc.k), t_hi, t_lo)), mv(m);
+    map1<Arch>(x, y, n, [L, mv](const B& v) XACT_LAMBDA_INLINE {
+        B hi, lo;
+        shifted(v, mv, hi, lo);
+        return (hi - L) + lo;
+    });
+}
+
+// ---------------------------------------------------------------- backward
+
+/// softmax_backward or log_softmax_backward of one io group along a strided axis.
+template <class IO, class T>
+void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::size_t len,
+                            std::size_t stride, bool log) noexcept {
+    using V = typename IO::V;
+    V s_hi(T(0)), s_lo(T(0));
+    for (std::size_t c = 0; c < len; ++c) {
+        const V g = io.load(dy + c * stride, T(0));
+        if (log) {
+            accumulate(s_hi, s_lo, g);
+        } else {
+            V p, p_err;
+            two_product(io.load(y + c * stride, T(0)), g, p, p_err);
+            accumulate(s_hi, s_lo, p);
+            s_lo = s_lo + p_err;
+        }
+    }
+    const V s = s_hi + s_lo;
+    for (std::size_t c = 0; c < len; ++c) {
+        const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
+        io.store(dx + c * stride, log ? detail::fnma(math::exp(v), s, g) : v * (g - s));
+    }
+}
+
+template <class Arch, class T>
+void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, std::size_t inner,
+                              bool log) noexcept {
+    constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+    std::size_t j = 0;
+    for (; j + W <= inner; j += W)
+        softmax_backward_lines(io_full<Arch, T>{}, y + j, dy + j, dx + j, len, inner, log);
+    if (j < inner)
+        softmax_backward_lines(io_partial<Arch, T>{inner - j}, y + j, dy + j, dx + j, len, inner,
+                               log);
+}
+
+/// Compensated <y, dy> (log = false) or sum of dy (log = true) over a contiguous row.
+template <class Arch, class T>
+T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
+    B h0(T(0)), l0(T(0)), h1(T(0)), l1(T(0));
+    const auto add = [log](B& h, B& l, const B& v, const B& g) XACT_LAMBDA_INLINE {
+        if (log) {
+            accumulate(h, l, g);
+        } else {
+            B p, p_err;
+            two_product(v, g, p, p_err);
+            accumulate(h, l, p);
+            l = l + p_err;
+        }
+    };
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+        add(h0, l0, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
+        add(h1, l1, detail::load<T, Arch>(y + i + W), detail::load<T, Arch>(dy + i + W));
+    }
+    if (i + W <= n) {
+        add(h0, l0, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
+        i += W;
+    }
+    if (i < n) {
+        const io_partial<Arch, T> io{n - i};
+        add(h1, l1, io.load(y + i, T(0)), io.load(dy + i, T(0)));
+    }
+    B h, e;
+    two_sum(h0, h1, h, e);
+    T s_hi, s_lo;
+    reduce_dw(h, B((l0 + l1) + e), s_hi, s_lo);
+    return s_hi;
+}
+
+template <class Arch, class T>
+void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool log) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    const B s(row_backward_sum<Arch>(y, dy, n, log));
+    if (log) {
+        map2<Arch>(y, dy, dx, n, [s](const B& v, const B& g) XACT_LAMBDA_INLINE {
+            return detail::fnma(math::exp(v), s, g);
+        });
+    } else {
+        map2<Arch>(y, dy, dx, n,
+                   [s](const B& v, const B& g) XACT_LAMBDA_INLINE { return v * (g - s); });
+    }
+}
+
+// ---------------------------------------------------------------- entry points
+
+template <class T>
+std::size_t check_softmax(const T* x, const T* y, const extents& e, const char* what_x,
+                          const char* what_y, const char* alias) {
+    check_real<T>();
+    const std::size_t n = e.size();
+    if (n > std::size_t(-1) / sizeof(T)) invalid_argument("xact::softmax: extents too large");
+    check_pointer(x, n, what_x);
+    check_pointer(y, n, what_y);
+    check_alias(x, y, n, alias);
+    return n;
+}
+
+template <class Arch, class T>
+void softmax_arch(const T* x, T* y, const extents& e, bool log) {
+    const std::size_t n =
+        log ? check_softmax(x, y, e, "xact::log_softmax: x is null while the extents are not empty",
+                            "xact::log_softmax: y is null while the extents are not empty",
+                            "xact::log_softmax: y partially overlaps x (only y == x is allowed)")
+            : check_softmax(x, y, e, "xact::softmax: x is null while the extents are not empty",
+                            "xact::softmax: y is null while the extents are not empty",
+                            "xact::softmax: y partially overlaps x (only y == x is allowed)");
+    if (n == 0) return;
+    const std::size_t row = e.axis * e.inner;
+    for (std::size_t o = 0; o < e.outer; ++o) {
+        const T* xo = x + o * row;
+        T* yo = y + o * row;
+        if (e.inner == 1) {
+            if (log) {
+                log_softmax_row<Arch>(xo, yo, e.axis);
+            } else {
+                softmax_row<Arch>(xo, yo, e.axis);
+            }
+        } else {
+            softmax_strided<Arch>(xo, yo, e.axis, e.inner, log);
+        }
+    }
+}
+
+template <class Arch, class T>
+void softmax_backward_arch(const T* y, const T* dy, T* dx, const extents& e, bool log) {
+    const std::size_t n =
+        log ? check_softmax(
+                  y, dx, e, "xact::log_softmax_backward: y is null while the extents are not empty",
+                  "xact::log_softmax_backward: dx is null while the extents are not empty",
+                  "xact::log_softmax_backward: dx partially overlaps y (only dx == y is allowed)")
+            : check_softmax(
+                  y, dx, e, "xact::softmax_backward: y is null while the extents are not empty",
+                  "xact::softmax_backward: dx is null while the extents are not empty",
+                  "xact::softmax_backward: dx partially overlaps y (only dx == y is allowed)");
+    check_pointer(dy, n,
+                  log ? "xact::log_softmax_backward: dy is null while the extents are not empty"
+                      : "xact::softmax_backward: dy is null while the extents are not empty");
+    check_alias(
+        dy, dx, n,
+        log ? "xact::log_softmax_backward: dx partially overlaps dy (only dx == dy is allowed)"
+            : "xact::softmax_backward: dx partially overlaps dy (only dx == dy is allowed)");
+    if (n == 0) return;
+    const std::size_t row = e.axis * e.inner;
+    for (std::size_t o = 0; o < e.outer; ++o) {
+        const std::size_t b = o * row;
+        if (e.inner == 1) {
+            softmax_backward_row<Arch>(y + b, dy + b, dx + b, e.axis, log);
+        } else {
+            softmax_backward_strided<Arch>(y + b, dy + b, dx + b, e.axis, e.inner, log);
+        }
+    }
+}
+
+} // namespace detail
+
+/// Softmax along e.axis: y = e^(x - max) / sum, within 4 ULP; rows with +inf give their limit,
+/// rows with NaN or all -inf give NaN (see the top of this header). y may equal x.
+template <class T>
+void softmax(const T* x, T* y, extents e) {
+    detail::softmax_arch<xsimd::default_arch>(x, y, e, false);
+}
+
+/// Log-softmax along e.axis: y = x - max - log(sum e^(x - max)), within 4 ULP, tiny values
+/// kept (log_softmax([0, -20])[0] = -2.06e-9). y may equal x.
+template <class T>
+void log_softmax(const T* x, T* y, extents e) {
+    detail::softmax_arch<xsimd::default_arch>(x, y, e, true);
+}
+
+/// Backward of softmax from its output y: dx = y * (dy - <dy, y>) along e.axis, the dot
+/// product compensated. dx may equal y or dy.
+template <class T>
+void softmax_backward(const T* y, const T* dy, T* dx, extents e) {
+    detail::softmax_backward_arch<xsimd::default_arch>(y, dy, dx, e, false);
+}
+
+/// Backward of log_softmax from its output y: dx = dy - e^y * sum(dy) along e.axis, the sum
+/// compensated. dx may equal y or dy.
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, T* dx, extents e) {
+    detail::softmax_backward_arch<xsimd::default_arch>(y, dy, dx, e, true);
+}
+
+/// Range form of softmax: x and y contiguous ranges of e.size() elements.
+template <
+    class X, class Y,
+    std::enable_if_t<detail::is_contiguous_range_v<X> && detail::is_output_range_v<Y>, int> = 0>
+void softmax(const X& x, Y&& y, extents e) {
+    if (std::size(x) != e.size() || std::size(y) != e.size())
+        detail::invalid_argument("xact::softmax: x.size() and y.size() must equal e.size()");
+    softmax(std::data(x), std::data(y), e);
+}
+
+/// Range form of log_softmax: x and y contiguous ranges of e.size() elements.
+template <
+    class X, class Y,
+    std::enable_if_t<detail::is_contiguous_range_v<X> && detail::is_output_range_v<Y>, int> = 0>
+void log_softmax(const X& x, Y&& y, extents e) {
+    if (std::size(x) != e.size() || std::size(y) != e.size())
+        detail::invalid_argument("xact::log_softmax: x.size() and y.size() must equal e.size()");
+    log_softmax(std::data(x), std::data(y), e);
+}
+
+/// Range form of softmax_backward: y, dy and dx contiguous ranges of e.size() elements.
+template <class Y, class DY, class DX,
+          std::enable_if_t<detail::is_contiguous_range_v<Y> && detail::is_contiguous_range_v<DY> &&
+                               detail::is_output_range_v<DX>,
+                           int> = 0>
+void softmax_backward(const Y& y, const DY& dy, DX&& dx, extents e) {
+    if (std::size(y) != e.size() || std::size(dy) != e.size() || std::size(dx) != e.size())
+        detail::invalid_argument(
+            "xact::softmax_backward: y, dy and dx must have e.size() elements");
+    softmax_backward(std::data(y), std::data(dy), std::data(dx), e);
+}
+
+/// Range form of log_softmax_backward: y, dy and dx contiguous ranges of e.size() elements.
+template <class Y, class DY, class DX,
+          std::enable_if_t<detail::is_contiguous_range_v<Y> && detail::is_contiguous_range_v<DY> &&
+                               detail::is_output_range_v<DX>,
+                           int> = 0>
+void log_softmax_backward(const Y& y, const DY& dy, DX&& dx, extents e) {
+    if (std::size(y) != e.size() || std::size(dy) != e.size() || std::size(dx) != e.size())
+        detail::invalid_argument(
+            "xact::log_softmax_backward: y, dy and dx must have e.size() elements");
+    log_softmax_backward(std::data(y), std::data(dy), std::data(dx), e);
+}
+
+} // namespace xact
