@@ -96,7 +96,7 @@ XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     constexpr int k = f32 ? 100 : 600; // keeps 2^(n + k) normal
-    const auto p = math::detail::exp_parts_of(hi);
+    const auto p = math::detail::exp_parts_of<T, true>(hi);
     const T v = p.hi + detail::fma(p.hi, lo, p.lo);
     const T up = pow2i<T>(p.n + int_t<T>(k));
     return (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88); // 2^(K - k)
@@ -276,20 +276,65 @@ void softmax_line_scalar(const T* x, T* y, std::size_t len, std::size_t stride, 
         softmax_limit_row(x, y, len, stride, log);
 }
 
+/// Stack space for one strided group (len x W elements, 16 KiB): the group is gathered there
+/// once, the passes run on it in L1, and the result is scattered once. Along a strided axis
+/// the rows of a group are `inner` elements apart; when that is a multiple of 4 KiB every row
+/// maps to the same L1 set and the direct passes would thrash it.
+template <class T>
+inline constexpr std::size_t softmax_tile_cap = 16384 / sizeof(T);
+
+/// softmax or log_softmax of the rows of `groups` neighbouring groups at x (io: whole groups,
+/// or one partial group of `lanes` rows). Gathered rows are `groups` * W apart in the buffer.
+template <class Arch, class T, class IO>
+void softmax_group(const IO& io, const T* x, T* y, std::size_t len, std::size_t inner,
+                   std::size_t groups, std::size_t lanes, bool log) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
+    constexpr T ninf = -std::numeric_limits<T>::infinity();
+    const std::size_t gw = groups * W;
+    if (len * gw <= softmax_tile_cap<T>) {
+        alignas(64) T buf[softmax_tile_cap<T>];
+        for (std::size_t c = 0; c < len; ++c)
+            for (std::size_t g = 0; g < groups; ++g)
+                detail::store(buf + c * gw + g * W, io.load(x + c * inner + g * W, ninf));
+        for (std::size_t g = 0; g < groups; ++g) {
+            if (softmax_lines(io_full<Arch, T>{}, buf + g * W, buf + g * W, len, gw, log)) {
+                for (std::size_t c = 0; c < len; ++c)
+                    io.store(y + c * inner + g * W, detail::load<T, Arch>(buf + c * gw + g * W));
+            } else {
+                for (std::size_t l = 0; l < lanes; ++l)
+                    softmax_line_scalar(x + g * W + l, y + g * W + l, len, inner, log);
+            }
+        }
+        return;
+    }
+    for (std::size_t g = 0; g < groups; ++g)
+        if (!softmax_lines(io, x + g * W, y + g * W, len, inner, log))
+            for (std::size_t l = 0; l < lanes; ++l)
+                softmax_line_scalar(x + g * W + l, y + g * W + l, len, inner, log);
+}
+
+/// How many whole groups a strided tile takes: up to 4 (a 256-byte run per row with AVX-512
+/// floats), fewer when the rows are long.
+template <class T>
+inline std::size_t softmax_tile_groups(std::size_t len, std::size_t w, std::size_t left) noexcept {
+    std::size_t g = left < 4 ? left : 4;
+    while (g > 1 && len * g * w > softmax_tile_cap<T>) --g;
+    return g;
+}
+
 template <class Arch, class T>
 void softmax_strided(const T* x, T* y, std::size_t len, std::size_t inner, bool log) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     std::size_t j = 0;
-    for (; j + W <= inner; j += W)
-        if (!softmax_lines(io_full<Arch, T>{}, x + j, y + j, len, inner, log))
-            for (std::size_t l = 0; l < W; ++l)
-                softmax_line_scalar(x + j + l, y + j + l, len, inner, log);
-    if (j < inner) {
-        const std::size_t r = inner - j;
-        if (!softmax_lines(io_partial<Arch, T>{r}, x + j, y + j, len, inner, log))
-            for (std::size_t l = 0; l < r; ++l)
-                softmax_line_scalar(x + j + l, y + j + l, len, inner, log);
+    while (j + W <= inner) {
+        const std::size_t g = softmax_tile_groups<T>(len, W, (inner - j) / W);
+        softmax_group<Arch>(io_full<Arch, T>{}, x + j, y + j, len, inner, g, W, log);
+        j += g * W;
     }
+    if (j < inner)
+        softmax_group<Arch>(io_partial<Arch, T>{inner - j}, x + j, y + j, len, inner, 1, inner - j,
+                            log);
 }
 
 // ---------------------------------------------------------------- contiguous rows
@@ -474,16 +519,47 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
     }
 }
 
+/// softmax_backward or log_softmax_backward of `groups` neighbouring groups (gathered as in
+/// softmax_group).
+template <class Arch, class T, class IO>
+void softmax_backward_group(const IO& io, const T* y, const T* dy, T* dx, std::size_t len,
+                            std::size_t inner, std::size_t groups, bool log) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
+    const std::size_t gw = groups * W;
+    if (len * gw > softmax_tile_cap<T>) {
+        for (std::size_t g = 0; g < groups; ++g)
+            softmax_backward_lines(io, y + g * W, dy + g * W, dx + g * W, len, inner, log);
+        return;
+    }
+    alignas(64) T by[softmax_tile_cap<T>];
+    alignas(64) T bg[softmax_tile_cap<T>];
+    for (std::size_t c = 0; c < len; ++c)
+        for (std::size_t g = 0; g < groups; ++g) {
+            detail::store(by + c * gw + g * W, io.load(y + c * inner + g * W, T(0)));
+            detail::store(bg + c * gw + g * W, io.load(dy + c * inner + g * W, T(0)));
+        }
+    for (std::size_t g = 0; g < groups; ++g)
+        softmax_backward_lines(io_full<Arch, T>{}, by + g * W, bg + g * W, bg + g * W, len, gw,
+                               log);
+    for (std::size_t c = 0; c < len; ++c)
+        for (std::size_t g = 0; g < groups; ++g)
+            io.store(dx + c * inner + g * W, detail::load<T, Arch>(bg + c * gw + g * W));
+}
+
 template <class Arch, class T>
 void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, std::size_t inner,
                               bool log) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     std::size_t j = 0;
-    for (; j + W <= inner; j += W)
-        softmax_backward_lines(io_full<Arch, T>{}, y + j, dy + j, dx + j, len, inner, log);
+    while (j + W <= inner) {
+        const std::size_t g = softmax_tile_groups<T>(len, W, (inner - j) / W);
+        softmax_backward_group<Arch>(io_full<Arch, T>{}, y + j, dy + j, dx + j, len, inner, g, log);
+        j += g * W;
+    }
     if (j < inner)
-        softmax_backward_lines(io_partial<Arch, T>{inner - j}, y + j, dy + j, dx + j, len, inner,
-                               log);
+        softmax_backward_group<Arch>(io_partial<Arch, T>{inner - j}, y + j, dy + j, dx + j, len,
+                                     inner, 1, log);
 }
 
 /// Compensated <y, dy> (log = false) or sum of dy (log = true) over a contiguous row.
