@@ -96,8 +96,10 @@ XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     constexpr int k = f32 ? 100 : 600; // keeps 2^(n + k) normal
-    const auto p = math::detail::exp_parts_of<T, true>(hi);
-    const T v = p.hi + detail::fma(p.hi, lo, p.lo);
+    const auto p = math::detail::exp_reduce<T, true>(hi);
+    // e^r (1 + lo) = 1 + s + lo (1 + s), s = e^r - 1 = r + r^2 P(r): the last sum rounds once
+    // after two small roundings (|s| < 0.42), within 1 ULP of e^(hi + lo) before scaling.
+    const T v = splat<T>(1) + (p.s + detail::fma(p.s, lo, lo));
     const T up = pow2i<T>(p.n + int_t<T>(k));
     return (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88); // 2^(K - k)
 }
