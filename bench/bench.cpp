@@ -9,6 +9,8 @@
 //   bwd_eigen/<function>/<type>/<n>  CMake): sigmoid, tanh, silu, elu, gelu
 //   memcpy/<type>/<n>                std::memcpy of n elements (the bytes of one output array)
 //   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
+//   fwd_activation/<function>/f32/<n> xact::activation::forward (parsed from the name), n = 16
+//                                    and 4096, beside fwd/<function>/f32/<n>
 //   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
 //                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
 //
@@ -750,6 +752,24 @@ void bm_prelu_backward(benchmark::State& state, xact::extents e, bool loop) {
     set_counters<T>(state, n, (3 * n + 3 * e.axis) * sizeof(T));
 }
 
+// ---------------------------------------------------------------- run-time activation
+
+/// xact::activation::forward with the activation parsed from its name (a run-time choice the
+/// compiler cannot see through), against the direct call xact::forward(functor) (fwd rows).
+template <class T, class C>
+void bm_activation_forward(benchmark::State& state, std::size_t n) {
+    const xact::activation a = xact::activation::parse(C::name);
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        a.forward(x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
 // ---------------------------------------------------------------- softmax
 
 /// Plain loops along an axis: max, e^(x - max) with std::exp and its sum, then y *= 1 / sum
@@ -956,6 +976,18 @@ void add_softmax(xact::extents e) {
     }
 }
 
+/// activation::forward next to the direct call, at n = 16 (the fixed cost) and 4096.
+template <class T, class C>
+void add_activation_rows() {
+    for (const std::size_t n : {std::size_t(16), std::size_t(4096)}) {
+        const std::string tail =
+            std::string(C::name) + "/" + type_name<T>() + "/" + std::to_string(n);
+        if (n == 16) add("fwd/" + tail, n, [n](benchmark::State& s) { bm_forward<T, C>(s, n); });
+        add("fwd_activation/" + tail, n,
+            [n](benchmark::State& s) { bm_activation_forward<T, C>(s, n); });
+    }
+}
+
 /// Registered by type and size, memcpy first, so that one workspace serves a whole group and
 /// the benchmarks compared with each other run close together in time.
 template <class T>
@@ -1020,6 +1052,13 @@ int main(int argc, char** argv) {
          {xact::extents{256, 1000, 1}, xact::extents{8, 32768, 1}, xact::extents{8, 21, 4096}})
         add_softmax<float>(e);
     add_softmax<double>(xact::extents{256, 1000, 1});
+    // xact::activation (run-time choice) against the direct calls.
+    add(std::string("memcpy/f32/16"), 16, [](benchmark::State& s) { bm_memcpy<float>(s, 16); });
+    add_activation_rows<float, case_relu>();
+    add_activation_rows<float, case_sigmoid>();
+#ifdef XACT_BENCH_HAVE_GELU
+    add_activation_rows<float, case_gelu>();
+#endif
     benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
     benchmark::AddCustomContext("simd_width_f32", std::to_string(xsimd::batch<float>::size));
 #ifdef XACT_BENCH_HAVE_EIGEN

@@ -15,3 +15,4 @@
 #include "algorithm.hpp"
 #include "prelu.hpp"
 #include "softmax.hpp"
+#include "activation.hpp"
