@@ -1130,6 +1130,31 @@ TEMPLATE_TEST_CASE("transcendental: subnormal results are computed, not flushed"
     const xact::mish mi{};
     const xact::softsign ss{};
 
+    // Near 0, x Phi(x), x sigma(x) and the like are about x/2 (plus a positive x^2 term): for
+    // the smallest subnormal that is a tie broken upwards, never 0 (a fused x - x Phi(-x)
+    // with Phi(-x) rounded to 1/2 once gave 0).
+    for (const T x : {L::denorm_min(), 3 * L::denorm_min(), 5 * L::denorm_min()}) {
+        // Within half a subnormal ULP of x/2 (the x^2 term is far smaller), and never 0.
+        const auto check = [x](const char* what, T y) {
+            INFO(what << " at " << static_cast<double>(x) << ": " << static_cast<double>(y));
+            CHECK(y > T(0));
+            CHECK(std::fabs(static_cast<ld>(y) - static_cast<ld>(x) / 2) <=
+                  static_cast<ld>(L::denorm_min()) / 2);
+        };
+        for (const bool apx : {false, true}) {
+            const xact::gelu g{apx};
+            check(apx ? "gelu(tanh)" : "gelu", g(x));
+            T y = T(0);
+            xact::forward(g, &x, &y, 1);
+            check(apx ? "gelu(tanh) array" : "gelu array", y);
+        }
+        check("silu", si(x));
+        check("swish(beta=1.5)", xact::swish{1.5}(x));
+        T y = T(0);
+        xact::forward(si, &x, &y, 1);
+        check("silu array", y);
+    }
+
     // x where e^x is deep in the subnormal range of T (float: e^-100 = 3.7e-44).
     const T deep = f32 ? T(-100) : T(-740);
     const ld e_deep = std::exp(static_cast<ld>(deep));

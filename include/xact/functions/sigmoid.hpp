@@ -257,14 +257,18 @@ struct swish {
         const T q = l.over_d(detail::select(pos, x, xh),
                              detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
         const T inf = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity());
-        const T y = detail::select(pos, detail::select(detail::abs(x) == inf, x, q),
-                                   scaled<Unit>(q, l.n));
+        const T y =
+            detail::select(pos, detail::select(detail::abs(x) == inf, x, q), scaled<Unit>(q, l.n));
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
         const T far =
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+        // x > 0 with b >= 0: x σ(b) >= x / 2 > 0, yet for x = 2^-149 (float) the quotient is
+        // the tie 2^-150 plus a tiny positive part the division cannot see; it rounds up.
+        const T tiny = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::denorm_min());
+        const T y1 = detail::select(pos & (x > T(0)) & (y < tiny), tiny, y);
         // ±0 returns itself (the correction step would turn -0 into +0).
-        return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y));
+        return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y1));
     }
     /// f'(x) = σ(b) (1 + b σ(-b)) from the logistic core of b = βx.
     template <bool Unit, class T>
