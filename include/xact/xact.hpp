@@ -16,3 +16,4 @@
 #include "prelu.hpp"
 #include "softmax.hpp"
 #include "activation.hpp"
+#include "loss.hpp"
