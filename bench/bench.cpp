@@ -11,6 +11,9 @@
 //   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
 //   fwd_activation/<function>/f32/<n> xact::activation::forward (parsed from the name), n = 16
 //                                    and 4096, beside fwd/<function>/f32/<n>
+//   fwd_dispatch_<isa>/<function>/f32/<n> xact::dispatch::forward on each instruction set this
+//                                    CPU has (when the build has xact::dispatch), n = 16,
+//                                    4096, 262144
 //   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
 //                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
 //
@@ -39,6 +42,10 @@
 #endif
 
 #include <benchmark/benchmark.h>
+
+#ifdef XACT_BENCH_HAVE_DISPATCH
+#include <xact/dispatch.hpp>
+#endif
 
 #ifdef XACT_BENCH_HAVE_EIGEN
 #include <Eigen/Core>
@@ -770,6 +777,24 @@ void bm_activation_forward(benchmark::State& state, std::size_t n) {
     set_counters<T>(state, n, 2 * n * sizeof(T));
 }
 
+#ifdef XACT_BENCH_HAVE_DISPATCH
+/// xact::dispatch::forward with the instruction set `isa` (set outside the timing).
+template <class T, class C>
+void bm_dispatch_forward(benchmark::State& state, std::size_t n, std::string isa) {
+    xact::dispatch::set_isa(isa);
+    const xact::activation a = xact::activation::parse(C::name);
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        xact::dispatch::forward(a, x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+#endif
+
 // ---------------------------------------------------------------- softmax
 
 /// Plain loops along an axis: max, e^(x - max) with std::exp and its sum, then y *= 1 / sum
@@ -988,6 +1013,22 @@ void add_activation_rows() {
     }
 }
 
+#ifdef XACT_BENCH_HAVE_DISPATCH
+/// fwd_dispatch_<isa>/<function>/f32/<n> for every instruction set this CPU has, n = 16,
+/// 4096 and 262144 (the header-only fwd rows sit beside them).
+template <class T, class C>
+void add_dispatch_rows() {
+    for (const auto isa : xact::dispatch::supported_isas())
+        for (const std::size_t n : {std::size_t(16), std::size_t(4096), std::size_t(262144)}) {
+            const std::string name = "fwd_dispatch_" + std::string(isa) + "/" + C::name + "/" +
+                                     type_name<T>() + "/" + std::to_string(n);
+            add(name, n, [n, i = std::string(isa)](benchmark::State& s) {
+                bm_dispatch_forward<T, C>(s, n, i);
+            });
+        }
+}
+#endif
+
 /// Registered by type and size, memcpy first, so that one workspace serves a whole group and
 /// the benchmarks compared with each other run close together in time.
 template <class T>
@@ -1058,6 +1099,11 @@ int main(int argc, char** argv) {
     add_activation_rows<float, case_sigmoid>();
 #ifdef XACT_BENCH_HAVE_GELU
     add_activation_rows<float, case_gelu>();
+#endif
+#ifdef XACT_BENCH_HAVE_DISPATCH
+    add_dispatch_rows<float, case_relu>();
+    add_dispatch_rows<float, case_sigmoid>();
+    add_dispatch_rows<float, case_gelu>();
 #endif
     benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
     benchmark::AddCustomContext("simd_width_f32", std::to_string(xsimd::batch<float>::size));

@@ -1,6 +1,8 @@
 # Configures, builds and runs the consumer project of tests/consumer/project one way:
-#   MODE = add_subdirectory | fetchcontent | find_package | pkgconfig
-# find_package and pkgconfig first install xact from XACT_SOURCE_DIR into WORK_DIR/prefix.
+#   MODE = add_subdirectory | fetchcontent | find_package | pkgconfig | find_package_dispatch
+# find_package, pkgconfig and find_package_dispatch first install xact from XACT_SOURCE_DIR into
+# WORK_DIR/prefix (the last with the compiled xact::dispatch library, which the consumer then
+# links and runs).
 cmake_minimum_required(VERSION 3.16)
 
 function(run)
@@ -15,10 +17,18 @@ file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
-if(MODE STREQUAL "find_package" OR MODE STREQUAL "pkgconfig")
+set(dispatch OFF)
+if(MODE STREQUAL "find_package_dispatch")
+  set(dispatch ON)
+endif()
+if(MODE MATCHES "^find_package" OR MODE STREQUAL "pkgconfig")
   run(${CMAKE_COMMAND} -S ${XACT_SOURCE_DIR} -B ${WORK_DIR}/xact-build -G ${GENERATOR}
-      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_INSTALL_PREFIX=${prefix}
-      -DXACT_BUILD_TESTS=OFF -DXACT_BUILD_BENCHMARKS=OFF -DXACT_BUILD_EXAMPLES=OFF)
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_INSTALL_PREFIX=${prefix} -DCMAKE_BUILD_TYPE=Release
+      -DXACT_BUILD_TESTS=OFF -DXACT_BUILD_BENCHMARKS=OFF -DXACT_BUILD_EXAMPLES=OFF
+      -DXACT_BUILD_TOOLS=OFF -DXACT_BUILD_DISPATCH=${dispatch})
+  if(dispatch)
+    run(${CMAKE_COMMAND} --build ${WORK_DIR}/xact-build --parallel 2)
+  endif()
   run(${CMAKE_COMMAND} --install ${WORK_DIR}/xact-build)
   foreach(f include/xact/xact.hpp share/cmake/xact/xactConfig.cmake
             share/cmake/xact/xactConfigVersion.cmake share/cmake/xact/xactTargets.cmake
@@ -45,11 +55,14 @@ if(MODE STREQUAL "pkgconfig")
   return()
 endif()
 
-set(args -DXACT_MODE=${MODE} -DXACT_SOURCE_DIR=${XACT_SOURCE_DIR})
-if(MODE STREQUAL "find_package")
+set(args -DXACT_MODE=${MODE} -DXACT_SOURCE_DIR=${XACT_SOURCE_DIR} -DXACT_WITH_DISPATCH=${dispatch})
+if(MODE MATCHES "^find_package")
   list(APPEND args -DCMAKE_PREFIX_PATH=${prefix})
 endif()
 run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX} ${args})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+if(dispatch)
+  run(${WORK_DIR}/build/consumer_dispatch)
+endif()
