@@ -148,6 +148,16 @@ XACT_INLINE T log_count_plus(const T& k, const T& t_hi, const T& t_lo) noexcept 
     return math::detail::log1p_core(u, u_err + t_lo * down);
 }
 
+/// log_softmax's output x - (m + log s), with m + log s = c_hi + c_lo exactly: two roundings
+/// that cost at most about 1 ULP together. Where x - c_hi cancels, x and c_hi are within a
+/// factor 2 and the difference is exact (Sterbenz); elsewhere |x - c_hi| is at least about
+/// |c_hi| / 2, far above |c_lo| <= ulp(c_hi) / 2. For the max itself this is (m - c_hi) - c_lo
+/// = -log s exactly rounded, tiny values included.
+template <class V>
+XACT_INLINE V log_softmax_write(const V& x, const V& c_hi, const V& c_lo) noexcept {
+    return (x - c_hi) - c_lo;
+}
+
 // ---------------------------------------------------------------- lines of W rows
 
 // The strided kernels see W rows at once, lane l of element c at p[c * stride + l]. An "io"
@@ -254,12 +264,10 @@ bool softmax_lines(const IO& io, const T* x, T* y, std::size_t len, std::size_t 
     }
     const V n_hi = s_hi + s_lo, n_lo = s_lo - (n_hi - s_hi);
     if (log) {
-        const V L = log_count_plus(k, n_hi, n_lo);
-        for (std::size_t c = 0; c < len; ++c) {
-            V hi, lo;
-            shifted(io.load(x + c * stride, -inf), m, hi, lo);
-            io.store(y + c * stride, (hi - L) + lo);
-        }
+        V c_hi, c_lo; // m + log s exactly (see log_softmax_write)
+        two_sum(m, log_count_plus(k, n_hi, n_lo), c_hi, c_lo);
+        for (std::size_t c = 0; c < len; ++c)
+            io.store(y + c * stride, log_softmax_write(io.load(x + c * stride, -inf), c_hi, c_lo));
     } else {
         V r_hi, r_lo;
         reciprocal_dw(n_hi, n_lo, r_hi, r_lo);
@@ -487,12 +495,11 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
     }
     T t_hi, t_lo;
     row_total(acc, t_hi, t_lo);
-    const B L(log_count_plus(reduce_add_ordered(acc.k), t_hi, t_lo)), mv(m);
-    map1<Arch>(x, y, n, [L, mv](const B& v) XACT_LAMBDA_INLINE {
-        B hi, lo;
-        shifted(v, mv, hi, lo);
-        return (hi - L) + lo;
-    });
+    T c_hi, c_lo; // m + log s exactly (see log_softmax_write)
+    two_sum(m, log_count_plus(reduce_add_ordered(acc.k), t_hi, t_lo), c_hi, c_lo);
+    const B ch(c_hi), cl(c_lo);
+    map1<Arch>(x, y, n,
+               [ch, cl](const B& v) XACT_LAMBDA_INLINE { return log_softmax_write(v, ch, cl); });
 }
 
 // ---------------------------------------------------------------- backward
