@@ -99,24 +99,25 @@ inline constexpr std::array<activation_info, 18> activation_table = {{
     {"log_sigmoid", {}},
 }};
 
-/// The parameters of an activation as doubles, in table order (gelu: approximate as 0 or 1).
+/// The parameters of functor f as doubles, in table order (gelu: approximate as 0 or 1).
+template <class F>
+std::array<double, 2> functor_params(const F& f) noexcept {
+    if constexpr (std::is_same_v<F, leaky_relu> || std::is_same_v<F, elu> ||
+                  std::is_same_v<F, celu>)
+        return {f.alpha, 0};
+    else if constexpr (std::is_same_v<F, hardtanh>)
+        return {f.lo, f.hi};
+    else if constexpr (std::is_same_v<F, swish> || std::is_same_v<F, softplus>)
+        return {f.beta, 0};
+    else if constexpr (std::is_same_v<F, gelu>)
+        return {f.approximate ? 1.0 : 0.0, 0};
+    else
+        return {0, 0};
+}
+
+/// The parameters of an activation as doubles, in table order.
 inline std::array<double, 2> activation_params(const activation_variant& v) {
-    return std::visit(
-        [](const auto& f) -> std::array<double, 2> {
-            using F = std::decay_t<decltype(f)>;
-            if constexpr (std::is_same_v<F, leaky_relu> || std::is_same_v<F, elu> ||
-                          std::is_same_v<F, celu>)
-                return {f.alpha, 0};
-            else if constexpr (std::is_same_v<F, hardtanh>)
-                return {f.lo, f.hi};
-            else if constexpr (std::is_same_v<F, swish> || std::is_same_v<F, softplus>)
-                return {f.beta, 0};
-            else if constexpr (std::is_same_v<F, gelu>)
-                return {f.approximate ? 1.0 : 0.0, 0};
-            else
-                return {0, 0};
-        },
-        v);
+    return std::visit([](const auto& f) { return functor_params(f); }, v);
 }
 
 /// The activation of `kind` with parameters p (table order), not yet checked.

@@ -67,9 +67,7 @@ const table& get() {
 }
 
 xact_dispatch_impl::desc desc_of(const activation& a) {
-    const auto p = a.visit([](const auto& f) {
-        return xact::detail::activation_params(xact::detail::activation_variant(f));
-    });
+    const auto p = a.visit([](const auto& f) { return xact::detail::functor_params(f); });
     return {static_cast<int>(a.kind()), p[0], p[1]};
 }
 
