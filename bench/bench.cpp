@@ -14,6 +14,7 @@
 //   fwd_dispatch_<isa>/<function>/f32/<n> xact::dispatch::forward on each instruction set this
 //                                    CPU has (when the build has xact::dispatch), n = 16,
 //                                    4096, 262144
+//   fwd/mse_loss/f32/262144, fwd/cross_entropy_256x1000/f32/256000 (and bwd/): the losses
 //   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
 //                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
 //
@@ -63,6 +64,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BENCH_NOINLINE __attribute__((noinline))
@@ -973,6 +975,38 @@ void add_prelu(const char* layout, xact::extents e) {
     add("bwd_loop/" + tail, n, [e](benchmark::State& s) { bm_prelu_backward<T>(s, e, true); });
 }
 
+/// Losses: mse (n values against targets) and cross-entropy with class indices (rows of
+/// logits), forward (mean) and backward; rows fwd/mse_loss/f32/<n>, fwd/cross_entropy_<r>x<c>/...
+template <class T>
+void bm_loss(benchmark::State& state, xact::extents e, bool ce, bool backward) {
+    const std::size_t n = e.size();
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    const T* t = w.dy.data();
+    T* dx = w.out.data();
+    std::vector<std::int64_t> labels(e.outer);
+    for (std::size_t i = 0; i < e.outer; ++i)
+        labels[i] = static_cast<std::int64_t>((i * 7) % e.axis);
+    T sink = T(0);
+    for (auto _ : state) {
+        if (ce) {
+            if (backward)
+                xact::cross_entropy_backward(x, labels.data(), dx, e);
+            else
+                sink += xact::cross_entropy(x, labels.data(), e);
+        } else {
+            if (backward)
+                xact::mse_loss_backward(x, t, dx, n);
+            else
+                sink += xact::mse_loss(x, t, n);
+        }
+        benchmark::DoNotOptimize(sink);
+        benchmark::DoNotOptimize(dx);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, ((ce ? 1 : 2) + (backward ? 1 : 0)) * n * sizeof(T));
+}
+
 /// Softmax and log_softmax rows for one shape: fwd, fwd_loop, fwd_eigen (last axis), bwd,
 /// bwd_loop; named e.g. fwd/softmax_256x1000/f32/256000, with memcpy/f32/256000 beside them.
 template <class T>
@@ -1093,6 +1127,16 @@ int main(int argc, char** argv) {
          {xact::extents{256, 1000, 1}, xact::extents{8, 32768, 1}, xact::extents{8, 21, 4096}})
         add_softmax<float>(e);
     add_softmax<double>(xact::extents{256, 1000, 1});
+    // Losses.
+    for (const bool bwd : {false, true}) {
+        const std::string op = bwd ? "bwd/" : "fwd/";
+        add(op + "mse_loss/f32/262144", 262144, [bwd](benchmark::State& s) {
+            bm_loss<float>(s, xact::extents{262144, 1, 1}, false, bwd);
+        });
+        add(op + "cross_entropy_256x1000/f32/256000", 256000, [bwd](benchmark::State& s) {
+            bm_loss<float>(s, xact::extents{256, 1000, 1}, true, bwd);
+        });
+    }
     // xact::activation (run-time choice) against the direct calls.
     add(std::string("memcpy/f32/16"), 16, [](benchmark::State& s) { bm_memcpy<float>(s, 16); });
     add_activation_rows<float, case_relu>();
