@@ -14,6 +14,8 @@
 //   fwd_dispatch_<isa>/<function>/f32/<n> xact::dispatch::forward on each instruction set this
 //                                    CPU has (when the build has xact::dispatch), n = 16,
 //                                    4096, 262144
+//   fwd_mt1/<f>/f32/<n>, fwd_mt2/...: xact::parallel with 1 and 2 threads (relu, sigmoid,
+//                                    gelu; softmax_256x1000), memcpy_mt2/f32/16777216
 //   fwd/mse_loss/f32/262144, fwd/cross_entropy_256x1000/f32/256000 (and bwd/): the losses
 //   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
 //                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
@@ -809,6 +811,59 @@ void bm_dispatch_forward(benchmark::State& state, std::size_t n, std::string isa
 }
 #endif
 
+// ---------------------------------------------------------------- threads
+
+/// xact::forward with xact::parallel{threads}: rows fwd_mt<threads>/<function>/f32/<n>
+/// (softmax: fwd_mt<threads>/softmax_256x1000/f32/256000).
+template <class T, class C>
+void bm_parallel_forward(benchmark::State& state, std::size_t n, unsigned threads) {
+    xact::parallel p;
+    p.threads = threads;
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        xact::forward(p, c.f, x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+template <class T>
+void bm_parallel_softmax(benchmark::State& state, xact::extents e, unsigned threads) {
+    xact::parallel p;
+    p.threads = threads;
+    const std::size_t n = e.size();
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        xact::softmax(p, x, y, e);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+/// memcpy split over two threads (std::thread per call: an upper bound of what two threads
+/// can copy), the reference for relu at 16 Mi.
+template <class T>
+void bm_memcpy2(benchmark::State& state, std::size_t n) {
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    xact::parallel p;
+    p.threads = 2;
+    for (auto _ : state) {
+        xact::forward(p, xact::identity{}, x, y, n); // identity: a copy, split like the others
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
 // ---------------------------------------------------------------- softmax
 
 /// Plain loops along an axis: max, e^(x - max) with std::exp and its sum, then y *= 1 / sum
@@ -1139,6 +1194,25 @@ int main(int argc, char** argv) {
          {xact::extents{256, 1000, 1}, xact::extents{8, 32768, 1}, xact::extents{8, 21, 4096}})
         add_softmax<float>(e);
     add_softmax<double>(xact::extents{256, 1000, 1});
+    // Threads: 1 against 2 (issue #6).
+    for (const unsigned t : {1u, 2u}) {
+        const std::string mt = "fwd_mt" + std::to_string(t) + "/";
+        for (const std::size_t n : sizes) {
+            add(mt + "relu/f32/" + std::to_string(n), n,
+                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_relu>(s, n, t); });
+            add(mt + "sigmoid/f32/" + std::to_string(n), n,
+                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_sigmoid>(s, n, t); });
+#ifdef XACT_BENCH_HAVE_GELU
+            add(mt + "gelu/f32/" + std::to_string(n), n,
+                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_gelu>(s, n, t); });
+#endif
+        }
+        add(mt + "softmax_256x1000/f32/256000", 256000, [t](benchmark::State& s) {
+            bm_parallel_softmax<float>(s, xact::extents{256, 1000, 1}, t);
+        });
+    }
+    add("memcpy_mt2/f32/16777216", std::size_t(16) << 20,
+        [](benchmark::State& s) { bm_memcpy2<float>(s, std::size_t(16) << 20); });
     // Losses.
     for (const bool bwd : {false, true}) {
         const std::string op = bwd ? "bwd/" : "fwd/";

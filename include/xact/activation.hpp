@@ -30,6 +30,7 @@
 #include "functions/piecewise.hpp"
 #include "functions/sigmoid.hpp"
 #include "functions/softplus.hpp"
+#include "parallel.hpp"
 
 #include <array>
 #include <charconv>
@@ -276,6 +277,32 @@ class activation {
                 using F = std::decay_t<decltype(f)>;
                 if constexpr (detail::has_derivative_from_output<F, T>::value) {
                     xact::backward_from_output(f, y, dy, dx, n);
+                } else {
+                    detail::invalid_argument(
+                        "xact::activation::backward_from_output: this activation has no derivative "
+                        "from its output; use backward() with the input");
+                }
+            },
+            v_);
+    }
+
+    /// The three array calls spread over threads as p says (xact/parallel.hpp); the same bits.
+    template <class T>
+    void forward(const parallel& p, const T* x, T* y, std::size_t n) const {
+        std::visit([&](const auto& f) { xact::forward(p, f, x, y, n); }, v_);
+    }
+    template <class T>
+    void backward(const parallel& p, const T* x, const T* dy, T* dx, std::size_t n) const {
+        std::visit([&](const auto& f) { xact::backward(p, f, x, dy, dx, n); }, v_);
+    }
+    template <class T>
+    void backward_from_output(const parallel& p, const T* y, const T* dy, T* dx,
+                              std::size_t n) const {
+        std::visit(
+            [&](const auto& f) {
+                using F = std::decay_t<decltype(f)>;
+                if constexpr (detail::has_derivative_from_output<F, T>::value) {
+                    xact::backward_from_output(p, f, y, dy, dx, n);
                 } else {
                     detail::invalid_argument(
                         "xact::activation::backward_from_output: this activation has no derivative "

@@ -333,17 +333,20 @@ inline std::size_t softmax_tile_groups(std::size_t len, std::size_t w, std::size
     return g;
 }
 
+/// The rows of `cols` neighbouring inner positions of one slice (element c of position j at
+/// x[c * stride + j]); cols <= stride.
 template <class Arch, class T>
-void softmax_strided(const T* x, T* y, std::size_t len, std::size_t inner, bool log) noexcept {
+void softmax_strided(const T* x, T* y, std::size_t len, std::size_t stride, std::size_t cols,
+                     bool log) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     std::size_t j = 0;
-    while (j + W <= inner) {
-        const std::size_t g = softmax_tile_groups<T>(len, W, (inner - j) / W);
-        softmax_group<Arch>(io_full<Arch, T>{}, x + j, y + j, len, inner, g, W, log);
+    while (j + W <= cols) {
+        const std::size_t g = softmax_tile_groups<T>(len, W, (cols - j) / W);
+        softmax_group<Arch>(io_full<Arch, T>{}, x + j, y + j, len, stride, g, W, log);
         j += g * W;
     }
-    if (j < inner)
-        softmax_group<Arch>(io_partial<Arch, T>{inner - j}, x + j, y + j, len, inner, 1, inner - j,
+    if (j < cols)
+        softmax_group<Arch>(io_partial<Arch, T>{cols - j}, x + j, y + j, len, stride, 1, cols - j,
                             log);
 }
 
@@ -556,19 +559,21 @@ void softmax_backward_group(const IO& io, const T* y, const T* dy, T* dx, std::s
             io.store(dx + c * inner + g * W, detail::load<T, Arch>(bg + c * gw + g * W));
 }
 
+/// The backward pass of the rows of `cols` neighbouring inner positions (as softmax_strided).
 template <class Arch, class T>
-void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, std::size_t inner,
-                              bool log) noexcept {
+void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, std::size_t stride,
+                              std::size_t cols, bool log) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     std::size_t j = 0;
-    while (j + W <= inner) {
-        const std::size_t g = softmax_tile_groups<T>(len, W, (inner - j) / W);
-        softmax_backward_group<Arch>(io_full<Arch, T>{}, y + j, dy + j, dx + j, len, inner, g, log);
+    while (j + W <= cols) {
+        const std::size_t g = softmax_tile_groups<T>(len, W, (cols - j) / W);
+        softmax_backward_group<Arch>(io_full<Arch, T>{}, y + j, dy + j, dx + j, len, stride, g,
+                                     log);
         j += g * W;
     }
-    if (j < inner)
-        softmax_backward_group<Arch>(io_partial<Arch, T>{inner - j}, y + j, dy + j, dx + j, len,
-                                     inner, 1, log);
+    if (j < cols)
+        softmax_backward_group<Arch>(io_partial<Arch, T>{cols - j}, y + j, dy + j, dx + j, len,
+                                     stride, 1, log);
 }
 
 /// Compensated <y, dy> (log = false) or sum of dy (log = true) over a contiguous row.
@@ -623,6 +628,45 @@ void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool lo
 
 // ---------------------------------------------------------------- entry points
 
+/// A piece of the rows of extents e: outer slices [o, o + outer_count), and within each the
+/// inner positions [j, j + inner_count). Every row is computed the same in any piece.
+struct row_piece {
+    std::size_t o, outer_count, j, inner_count;
+};
+
+template <class Arch, class T>
+void softmax_piece(const T* x, T* y, const extents& e, const row_piece& r, bool log) noexcept {
+    const std::size_t slice = e.axis * e.inner;
+    for (std::size_t o = r.o; o < r.o + r.outer_count; ++o) {
+        const T* xo = x + o * slice + r.j;
+        T* yo = y + o * slice + r.j;
+        if (e.inner == 1) {
+            if (log) {
+                log_softmax_row<Arch>(xo, yo, e.axis);
+            } else {
+                softmax_row<Arch>(xo, yo, e.axis);
+            }
+        } else {
+            softmax_strided<Arch>(xo, yo, e.axis, e.inner, r.inner_count, log);
+        }
+    }
+}
+
+template <class Arch, class T>
+void softmax_backward_piece(const T* y, const T* dy, T* dx, const extents& e, const row_piece& r,
+                            bool log) noexcept {
+    const std::size_t slice = e.axis * e.inner;
+    for (std::size_t o = r.o; o < r.o + r.outer_count; ++o) {
+        const std::size_t b = o * slice + r.j;
+        if (e.inner == 1) {
+            softmax_backward_row<Arch>(y + b, dy + b, dx + b, e.axis, log);
+        } else {
+            softmax_backward_strided<Arch>(y + b, dy + b, dx + b, e.axis, e.inner, r.inner_count,
+                                           log);
+        }
+    }
+}
+
 template <class T>
 std::size_t check_softmax(const T* x, const T* y, const extents& e, const char* what_x,
                           const char* what_y, const char* alias) {
@@ -645,20 +689,7 @@ void softmax_arch(const T* x, T* y, const extents& e, bool log) {
                             "xact::softmax: y is null while the extents are not empty",
                             "xact::softmax: y partially overlaps x (only y == x is allowed)");
     if (n == 0) return;
-    const std::size_t row = e.axis * e.inner;
-    for (std::size_t o = 0; o < e.outer; ++o) {
-        const T* xo = x + o * row;
-        T* yo = y + o * row;
-        if (e.inner == 1) {
-            if (log) {
-                log_softmax_row<Arch>(xo, yo, e.axis);
-            } else {
-                softmax_row<Arch>(xo, yo, e.axis);
-            }
-        } else {
-            softmax_strided<Arch>(xo, yo, e.axis, e.inner, log);
-        }
-    }
+    softmax_piece<Arch>(x, y, e, {0, e.outer, 0, e.inner}, log);
 }
 
 template <class Arch, class T>
@@ -680,15 +711,7 @@ void softmax_backward_arch(const T* y, const T* dy, T* dx, const extents& e, boo
         log ? "xact::log_softmax_backward: dx partially overlaps dy (only dx == dy is allowed)"
             : "xact::softmax_backward: dx partially overlaps dy (only dx == dy is allowed)");
     if (n == 0) return;
-    const std::size_t row = e.axis * e.inner;
-    for (std::size_t o = 0; o < e.outer; ++o) {
-        const std::size_t b = o * row;
-        if (e.inner == 1) {
-            softmax_backward_row<Arch>(y + b, dy + b, dx + b, e.axis, log);
-        } else {
-            softmax_backward_strided<Arch>(y + b, dy + b, dx + b, e.axis, e.inner, log);
-        }
-    }
+    softmax_backward_piece<Arch>(y, dy, dx, e, {0, e.outer, 0, e.inner}, log);
 }
 
 } // namespace detail

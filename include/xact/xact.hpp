@@ -15,5 +15,6 @@
 #include "algorithm.hpp"
 #include "prelu.hpp"
 #include "softmax.hpp"
+#include "parallel.hpp"
 #include "activation.hpp"
 #include "loss.hpp"
