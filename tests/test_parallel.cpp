@@ -104,8 +104,11 @@ TEMPLATE_TEST_CASE("parallel: elementwise calls give the serial bits", "[paralle
 TEMPLATE_TEST_CASE("parallel: softmax family and PReLU give the serial bits", "[parallel]", float,
                    double) {
     using T = TestType;
-    const xact::extents shapes[] = {{37, 129, 1}, {3, 5, 1000}, {1, 7, 4099}, {64, 3, 3},
-                                    {2, 1, 70},   {0, 4, 4},    {5, 0, 3}};
+    // ... including PReLU's rows layout with more than 256 channels ({20, 1100, 1}) and its
+    // runs layout with more than 64 ({3, 130, 5}), which split by channels.
+    const xact::extents shapes[] = {{37, 129, 1}, {3, 5, 1000},  {1, 7, 4099},
+                                    {64, 3, 3},   {2, 1, 70},    {0, 4, 4},
+                                    {5, 0, 3},    {20, 1100, 1}, {3, 130, 5}};
     for (const auto& e : shapes) {
         const std::size_t n = e.outer * e.axis * e.inner;
         const auto x = data<T>(n, n + 11), dy = data<T>(n, n + 12);

@@ -11,8 +11,9 @@
 // slices than threads and the axis is strided, runs of inner positions that are multiples of
 // 4 SIMD widths (each such column group is computed on its own in the serial call too).
 // prelu_forward splits by elements like the elementwise calls (its slopes repeat with the
-// layout, not with the chunk); prelu_backward runs serially (its dalpha sum has a fixed
-// order, documented in prelu.hpp, that a split would have to reproduce: not done yet).
+// layout, not with the chunk); prelu_backward splits by channels where their dalpha sums are
+// independent (the rows and runs layouts of prelu.hpp) and runs serially in the tiled layout
+// (one shared slope, or few channels times inner), whose fixed sum order crosses channels.
 //
 // Threads. Without an executor xact uses a small pool of its own: threads - 1 workers
 // started on first use (the calling thread works too), then only woken per call; no
@@ -434,12 +435,33 @@ void prelu_forward(const parallel& p, const T* x, const T* alpha, std::size_t al
     });
 }
 
-/// prelu_backward with a policy: runs serially for now (dalpha's fixed summation order, see
-/// prelu.hpp, is not split yet); the same bits as the serial call.
+/// prelu_backward spread over threads by channels, whose dalpha sums are independent in the
+/// rows and runs layouts; the tiled layout (one shared slope, or few channels times inner:
+/// see prelu.hpp) runs serially, its sum order crossing every channel. The same bits as the
+/// serial call.
 template <class T>
-void prelu_backward(const parallel&, const T* x, const T* alpha, std::size_t alpha_count,
+void prelu_backward(const parallel& p, const T* x, const T* alpha, std::size_t alpha_count,
                     const T* dy, T* dx, T* dalpha, extents e) {
-    prelu_backward(x, alpha, alpha_count, dy, dx, dalpha, e);
+    using A = xsimd::default_arch;
+    constexpr std::size_t W = xsimd::batch<T, A>::size;
+    const std::size_t n = detail::check_prelu_backward(x, alpha, alpha_count, dy, dx, dalpha, e);
+    if (n == 0) return;
+    const bool rows = e.inner == 1;
+    const std::size_t block = rows ? detail::prelu_rows_chunk : detail::prelu_runs_chunk;
+    const detail::chunking c = detail::parallel_chunks(p, e.axis, e.outer * e.inner);
+    if (detail::prelu_backward_tiled_layout<T, W>(alpha_count, e) || c.count <= 1 ||
+        e.axis <= block)
+        return prelu_backward(x, alpha, alpha_count, dy, dx, dalpha, e);
+    std::size_t per = (e.axis + c.count - 1) / c.count;
+    per = (per + block - 1) / block * block; // splits at the serial chunk boundaries
+    const std::size_t count = (e.axis + per - 1) / per;
+    detail::parallel_run(p, count, [&](std::size_t i) {
+        const std::size_t c0 = i * per, c1 = std::min(e.axis, c0 + per);
+        if (rows)
+            detail::prelu_backward_rows<A>(x, alpha, dy, dx, dalpha, e.outer, e.axis, c0, c1);
+        else
+            detail::prelu_backward_runs<A>(x, alpha, dy, dx, dalpha, e, c0, c1);
+    });
 }
 
 } // namespace xact

@@ -309,16 +309,21 @@ void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
 
 /// Runs layout (e.inner > 1, one slope per channel): see the top of this header. The lane
 /// sums of up to 64 channels are deferred and done together (independent chains).
+/// Channels [c_begin, c_end) only (c_begin a multiple of prelu_runs_chunk): channels are
+/// independent, so any such split gives the same bits.
+inline constexpr std::size_t prelu_runs_chunk = 64;
 template <class Arch, class T>
 void prelu_backward_runs(const T* x, const T* alpha, const T* dy, T* dx, T* dalpha,
-                         const extents& e) noexcept {
+                         const extents& e, std::size_t c_begin = 0,
+                         std::size_t c_end = std::size_t(-1)) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
-    constexpr std::size_t chunk = 64;
+    constexpr std::size_t chunk = prelu_runs_chunk;
     alignas(64) T lanes[chunk * W];
     T sums[chunk];
-    for (std::size_t c0 = 0; c0 < e.axis; c0 += chunk) {
-        const std::size_t k = e.axis - c0 < chunk ? e.axis - c0 : chunk;
+    if (c_end > e.axis) c_end = e.axis;
+    for (std::size_t c0 = c_begin; c0 < c_end; c0 += chunk) {
+        const std::size_t k = c_end - c0 < chunk ? c_end - c0 : chunk;
         for (std::size_t cc = 0; cc < k; ++cc) {
             const std::size_t c = c0 + cc;
             B t[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
@@ -338,17 +343,22 @@ void prelu_backward_runs(const T* x, const T* alpha, const T* dy, T* dx, T* dalp
 /// Channels-last rows (inner == 1, one slope per channel): for each row, dx over the row and
 /// the dalpha terms added into per-channel accumulators, kept on the stack for up to
 /// `chunk` channels at a time and folded every `fold` rows.
+/// Channels [c_begin, c_end) only (c_begin a multiple of prelu_rows_chunk); same bits for
+/// any such split.
+inline constexpr std::size_t prelu_rows_chunk = 256;
 template <class Arch, class T>
 void prelu_backward_rows(const T* x, const T* alpha, const T* dy, T* dx, T* dalpha,
-                         std::size_t rows, std::size_t channels) noexcept {
+                         std::size_t rows, std::size_t channels, std::size_t c_begin = 0,
+                         std::size_t c_end = std::size_t(-1)) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
-    constexpr std::size_t chunk = 256;
+    constexpr std::size_t chunk = prelu_rows_chunk;
     constexpr std::size_t fold = 256;
     alignas(64) T part[chunk];
     alignas(64) T total[chunk];
-    for (std::size_t c0 = 0; c0 < channels; c0 += chunk) {
-        const std::size_t k = channels - c0 < chunk ? channels - c0 : chunk;
+    if (c_end > channels) c_end = channels;
+    for (std::size_t c0 = c_begin; c0 < c_end; c0 += chunk) {
+        const std::size_t k = c_end - c0 < chunk ? c_end - c0 : chunk;
         const std::size_t kv = k / W * W;
         std::memset(total, 0, sizeof total);
         std::memset(part, 0, sizeof part);
@@ -421,19 +431,35 @@ void prelu_forward_arch(const T* x, const T* alpha, std::size_t alpha_count, T* 
     }
 }
 
-template <class Arch, class T>
-void prelu_backward_arch(const T* x, const T* alpha, std::size_t alpha_count, const T* dy, T* dx,
-                         T* dalpha, extents e) {
+/// The checks of prelu_backward (before anything is written); returns the element count.
+template <class T>
+std::size_t check_prelu_backward(const T* x, const T* alpha, std::size_t alpha_count, const T* dy,
+                                 const T* dx, const T* dalpha, const extents& e) {
     const std::size_t n = check_prelu(x, alpha, alpha_count, dx, e);
     check_pointer(dy, n, "xact::prelu_backward: dy is null while the extents are not empty");
     check_alias(dy, dx, n,
                 "xact::prelu_backward: dx partially overlaps dy (only equal is allowed)");
-    if (n == 0) return;
+    if (n == 0) return 0;
     if (dalpha == nullptr) invalid_argument("xact::prelu_backward: dalpha is null");
     const std::size_t bytes = n * sizeof(T), abytes = alpha_count * sizeof(T);
     if (overlaps(dalpha, abytes, x, bytes) || overlaps(dalpha, abytes, dy, bytes) ||
         overlaps(dalpha, abytes, dx, bytes) || overlaps(dalpha, abytes, alpha, abytes))
         invalid_argument("xact::prelu_backward: dalpha overlaps x, dy, dx or alpha");
+    return n;
+}
+
+/// True when prelu_backward sums dalpha in the tiled layout (see the top of this header).
+template <class T, std::size_t W>
+bool prelu_backward_tiled_layout(std::size_t alpha_count, const extents& e) noexcept {
+    const std::size_t q = alpha_count == 1 ? 1 : e.axis * e.inner;
+    return prelu_tile_size<T, W>(q) != 0;
+}
+
+template <class Arch, class T>
+void prelu_backward_arch(const T* x, const T* alpha, std::size_t alpha_count, const T* dy, T* dx,
+                         T* dalpha, extents e) {
+    const std::size_t n = check_prelu_backward(x, alpha, alpha_count, dy, dx, dalpha, e);
+    if (n == 0) return;
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     // One shared slope: the channels are summed as one, extents{n, 1, 1}.
     const std::size_t axis = alpha_count == 1 ? 1 : e.axis;
