@@ -358,14 +358,7 @@ void parallel_rows(const parallel& p, const extents& e, const Body& body) {
 template <class T>
 void parallel_softmax(const parallel& p, const T* x, T* y, const extents& e, bool log) {
     // The serial call's checks, on this thread, before any work (empty: nothing to do).
-    if (check_softmax(x, y, e,
-                      log ? "xact::log_softmax: x is null while the extents are not empty"
-                          : "xact::softmax: x is null while the extents are not empty",
-                      log ? "xact::log_softmax: y is null while the extents are not empty"
-                          : "xact::softmax: y is null while the extents are not empty",
-                      log ? "xact::log_softmax: y partially overlaps x (only y == x is allowed)"
-                          : "xact::softmax: y partially overlaps x (only y == x is allowed)") == 0)
-        return;
+    if (check_softmax_forward(x, y, e, log) == 0) return;
     parallel_rows<T>(
         p, e, [&](const row_piece& r) { softmax_piece<xsimd::default_arch>(x, y, e, r, log); });
 }
@@ -373,22 +366,7 @@ void parallel_softmax(const parallel& p, const T* x, T* y, const extents& e, boo
 template <class T>
 void parallel_softmax_backward(const parallel& p, const T* y, const T* dy, T* dx, const extents& e,
                                bool log) {
-    const std::size_t n = check_softmax(
-        y, dx, e,
-        log ? "xact::log_softmax_backward: y is null while the extents are not empty"
-            : "xact::softmax_backward: y is null while the extents are not empty",
-        log ? "xact::log_softmax_backward: dx is null while the extents are not empty"
-            : "xact::softmax_backward: dx is null while the extents are not empty",
-        log ? "xact::log_softmax_backward: dx partially overlaps y (only dx == y is allowed)"
-            : "xact::softmax_backward: dx partially overlaps y (only dx == y is allowed)");
-    check_pointer(dy, n,
-                  log ? "xact::log_softmax_backward: dy is null while the extents are not empty"
-                      : "xact::softmax_backward: dy is null while the extents are not empty");
-    check_alias(
-        dy, dx, n,
-        log ? "xact::log_softmax_backward: dx partially overlaps dy (only dx == dy is allowed)"
-            : "xact::softmax_backward: dx partially overlaps dy (only dx == dy is allowed)");
-    if (n == 0) return;
+    if (check_softmax_backward(y, dy, dx, e, log) == 0) return;
     parallel_rows<T>(p, e, [&](const row_piece& r) {
         softmax_backward_piece<xsimd::default_arch>(y, dy, dx, e, r, log);
     });

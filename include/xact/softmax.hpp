@@ -679,21 +679,22 @@ std::size_t check_softmax(const T* x, const T* y, const extents& e, const char* 
     return n;
 }
 
-template <class Arch, class T>
-void softmax_arch(const T* x, T* y, const extents& e, bool log) {
-    const std::size_t n =
-        log ? check_softmax(x, y, e, "xact::log_softmax: x is null while the extents are not empty",
-                            "xact::log_softmax: y is null while the extents are not empty",
-                            "xact::log_softmax: y partially overlaps x (only y == x is allowed)")
-            : check_softmax(x, y, e, "xact::softmax: x is null while the extents are not empty",
-                            "xact::softmax: y is null while the extents are not empty",
-                            "xact::softmax: y partially overlaps x (only y == x is allowed)");
-    if (n == 0) return;
-    softmax_piece<Arch>(x, y, e, {0, e.outer, 0, e.inner}, log);
+/// The checks of softmax / log_softmax (before anything is written); returns e.size().
+template <class T>
+std::size_t check_softmax_forward(const T* x, const T* y, const extents& e, bool log) {
+    return log ? check_softmax(x, y, e,
+                               "xact::log_softmax: x is null while the extents are not empty",
+                               "xact::log_softmax: y is null while the extents are not empty",
+                               "xact::log_softmax: y partially overlaps x (only y == x is allowed)")
+               : check_softmax(x, y, e, "xact::softmax: x is null while the extents are not empty",
+                               "xact::softmax: y is null while the extents are not empty",
+                               "xact::softmax: y partially overlaps x (only y == x is allowed)");
 }
 
-template <class Arch, class T>
-void softmax_backward_arch(const T* y, const T* dy, T* dx, const extents& e, bool log) {
+/// The checks of softmax_backward / log_softmax_backward; returns e.size().
+template <class T>
+std::size_t check_softmax_backward(const T* y, const T* dy, const T* dx, const extents& e,
+                                   bool log) {
     const std::size_t n =
         log ? check_softmax(
                   y, dx, e, "xact::log_softmax_backward: y is null while the extents are not empty",
@@ -710,7 +711,18 @@ void softmax_backward_arch(const T* y, const T* dy, T* dx, const extents& e, boo
         dy, dx, n,
         log ? "xact::log_softmax_backward: dx partially overlaps dy (only dx == dy is allowed)"
             : "xact::softmax_backward: dx partially overlaps dy (only dx == dy is allowed)");
-    if (n == 0) return;
+    return n;
+}
+
+template <class Arch, class T>
+void softmax_arch(const T* x, T* y, const extents& e, bool log) {
+    if (check_softmax_forward(x, y, e, log) == 0) return;
+    softmax_piece<Arch>(x, y, e, {0, e.outer, 0, e.inner}, log);
+}
+
+template <class Arch, class T>
+void softmax_backward_arch(const T* y, const T* dy, T* dx, const extents& e, bool log) {
+    if (check_softmax_backward(y, dy, dx, e, log) == 0) return;
     softmax_backward_piece<Arch>(y, dy, dx, e, {0, e.outer, 0, e.inner}, log);
 }
 
