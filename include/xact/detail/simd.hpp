@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 /// 1 when the target has fused multiply-add instructions. Then detail::fma is a single
@@ -154,6 +155,15 @@ XACT_INLINE T fnma(const T& a, const T& b, const T& c) noexcept {
 #endif
 }
 
+/// r, raised to the smallest subnormal where `positive` holds and r is below it. For results
+/// known to be positive and about x/2 (x sigma(x), x Phi(x)): at x = the smallest subnormal
+/// x/2 is a tie whose true excess the last rounding cannot see, and it would round to 0.
+template <class M, class T>
+XACT_INLINE T at_least_smallest_subnormal(const M& positive, const T& r) noexcept {
+    const T tiny = splat<T>(std::numeric_limits<scalar_t<T>>::denorm_min());
+    return detail::select(positive & (r < tiny), tiny, r);
+}
+
 /// |x| (clears the sign bit; NaN stays NaN).
 template <class T>
 XACT_INLINE T abs(const T& x) noexcept {
@@ -216,7 +226,8 @@ XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c) noexcept {
     two_product(a, b, hi, lo);
     const T big = splat<T>(0x1p100);
     const T plain = hi + c;
-    return detail::select(detail::abs(a) < big, detail::select(detail::abs(b) < big, hi + (lo + c), plain), plain);
+    return detail::select(detail::abs(a) < big,
+                          detail::select(detail::abs(b) < big, hi + (lo + c), plain), plain);
 #endif
 }
 
@@ -278,7 +289,8 @@ XACT_INLINE T pow2i(const int_t<T>& n) noexcept {
         // Unsigned shift: for the garbage n of a NaN lane (discarded later) a signed shift
         // into the sign bit would be undefined behaviour.
         using U = std::make_unsigned_t<int_t<T>>;
-        return as_real<T>(static_cast<int_t<T>>(static_cast<U>(static_cast<U>(n) + U(bias)) << mant));
+        return as_real<T>(
+            static_cast<int_t<T>>(static_cast<U>(static_cast<U>(n) + U(bias)) << mant));
     }
 }
 

@@ -685,19 +685,15 @@ XACT_INLINE T gelu_exact_f(const T& x) noexcept {
             const T mp = gelu_table_eval<false>(gelu_table::p, gelu_table_at(a)); // -Phi(-a)
             const T r = detail::fma(a, mp, detail::select(v < T(0), splat<T>(-0.0), v));
             // gelu(2^-149) = 2^-150 (1 + tiny) rounds to 2^-149, but with Phi(-a) rounded to
-            // 1/2 the fused result is the tie 2^-150, which rounds to 0: for x > 0 the result
-            // is at least the smallest subnormal.
-            const T tiny = splat<T>(std::numeric_limits<float>::denorm_min());
-            return detail::select((v > T(0)) & (r < tiny), tiny, r);
+            // 1/2 the fused result is the tie 2^-150.
+            return at_least_smallest_subnormal(v > T(0), r);
         };
         return two_regimes(x, gelu_far(x), near,
                            [](const T& v) XACT_LAMBDA_INLINE { return gelu_tail_f_f32(v); });
     } else {
         const auto near = [](const T& v) XACT_LAMBDA_INLINE {
             const T r = v * detail::fma(v, gelu_small_s(v * v), splat<T>(0.5));
-            // x > 0: at least the smallest subnormal (2^-1074 / 2 is a tie that must round up).
-            const T tiny = splat<T>(std::numeric_limits<double>::denorm_min());
-            return detail::select((v > T(0)) & (r < tiny), tiny, r);
+            return at_least_smallest_subnormal(v > T(0), r); // 2^-1074 / 2: a tie
         };
         return two_regimes(x, gelu_far(x), near,
                            [](const T& v) XACT_LAMBDA_INLINE { return gelu_tail_f(v); });
@@ -738,9 +734,7 @@ struct gelu {
             const auto p = detail::gelu_tanh_exp(x);
             const T neg = math::detail::exp_neg_scale(p.xc, p.e).value();
             const T r = detail::select(x < T(0), neg, x) / p.d;
-            // x > 0: the result is >= x / 2 > 0 (x = 2^-149: a tie that must round up).
-            const T tiny = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::denorm_min());
-            return detail::select((x > T(0)) & (r < tiny), tiny, r);
+            return detail::at_least_smallest_subnormal(x > T(0), r); // x = 2^-149: a tie
         }
         return detail::gelu_exact_f(x);
     }

@@ -265,8 +265,7 @@ struct swish {
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
         // x > 0 with b >= 0: x σ(b) >= x / 2 > 0, yet for x = 2^-149 (float) the quotient is
         // the tie 2^-150 plus a tiny positive part the division cannot see; it rounds up.
-        const T tiny = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::denorm_min());
-        const T y1 = detail::select(pos & (x > T(0)) & (y < tiny), tiny, y);
+        const T y1 = detail::at_least_smallest_subnormal(pos & (x > T(0)), y);
         // ±0 returns itself (the correction step would turn -0 into +0).
         return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y1));
     }
