@@ -40,6 +40,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -116,9 +117,24 @@ std::array<double, 2> functor_params(const F& f) noexcept {
         return {0, 0};
 }
 
+/// fn(functor held by v), without std::visit's bad_variant_access path: the functors are
+/// trivially copyable, so the variant is never valueless.
+template <class R, class Fn, std::size_t... I>
+R visit_nothrow(const activation_variant& v, Fn fn, std::index_sequence<I...>) noexcept {
+    static_assert(std::is_trivially_copyable_v<activation_variant>);
+    R r{};
+    ((v.index() == I ? static_cast<void>(r = fn(*std::get_if<I>(&v))) : void()), ...);
+    return r;
+}
+template <class R, class Fn>
+R visit_nothrow(const activation_variant& v, Fn fn) noexcept {
+    return visit_nothrow<R>(v, fn,
+                            std::make_index_sequence<std::variant_size_v<activation_variant>>{});
+}
+
 /// The parameters of an activation as doubles, in table order.
-inline std::array<double, 2> activation_params(const activation_variant& v) {
-    return std::visit([](const auto& f) { return functor_params(f); }, v);
+inline std::array<double, 2> activation_params(const activation_variant& v) noexcept {
+    return visit_nothrow<std::array<double, 2>>(v, [](const auto& f) { return functor_params(f); });
 }
 
 /// The activation of `kind` with parameters p (table order), not yet checked.
@@ -244,12 +260,10 @@ class activation {
     /// True when backward_from_output is available (identity, relu, relu6, leaky_relu,
     /// hardtanh, sigmoid, tanh, elu).
     bool has_derivative_from_output() const noexcept {
-        return std::visit(
-            [](const auto& f) {
-                using F = std::decay_t<decltype(f)>;
-                return detail::has_derivative_from_output<F, float>::value;
-            },
-            v_);
+        return detail::visit_nothrow<bool>(v_, [](const auto& f) {
+            using F = std::decay_t<decltype(f)>;
+            return detail::has_derivative_from_output<F, float>::value;
+        });
     }
 
     /// Calls fn(functor) with the functor held (of its own type) and returns its result.
@@ -359,7 +373,7 @@ inline std::vector<std::string_view> activation_names() {
     std::vector<std::string_view> names;
     for (const auto& info : detail::activation_table) {
         names.push_back(info.name);
-        if (info.name == "swish") names.push_back("silu");
+        if (info.name == "swish") names.emplace_back("silu");
     }
     return names;
 }

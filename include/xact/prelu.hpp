@@ -90,12 +90,13 @@ inline constexpr std::size_t prelu_tile_cap = 4096 / sizeof(T);
 template <class T, std::size_t W>
 inline std::size_t prelu_tile_size(std::size_t q) noexcept {
     static_assert((W & (W - 1)) == 0, "W is a power of two");
-    if (q == 0 || q > prelu_tile_cap<T>) return 0;
+    constexpr std::size_t cap = prelu_tile_cap<T>;
+    if (q == 0 || q > cap) return 0;
     std::size_t l = q; // lcm(q, W): q times the powers of two that W has and q lacks
     while (l % W != 0) l *= 2;
     std::size_t s = l;
     while (s < 4 * W) s += l;
-    return s <= prelu_tile_cap<T> ? s : 0;
+    return s <= cap ? s : 0;
 }
 
 /// pat[s] = the slope of slot s of a tile period: alpha[(s / inner) mod axis]. One period of
