@@ -1,7 +1,7 @@
 // xact::parallel (xact/parallel.hpp): every parallel call gives the bits of the serial call
 // for 1 … 8 threads and any split, with xact's pool and with a caller's executor; argument
 // errors are thrown on the calling thread before any work; concurrent callers are safe (the
-// suite also runs under ThreadSanitizer: see .ci/run).
+// suite also runs under ThreadSanitizer: the CTest test xact_tests_tsan).
 #include "catch.hpp"
 #include "harness.hpp"
 #if defined(XACT_CATCH2_MAJOR) && XACT_CATCH2_MAJOR >= 3

@@ -39,7 +39,8 @@ std::vector<std::string_view> supported_isas();
 /// calls). std::invalid_argument if the build or the CPU lacks it.
 void set_isa(std::string_view isa);
 
-/// As xact::forward / backward / backward_from_output with the activation a.
+/// As xact::forward / backward / backward_from_output with the activation a. T is float or
+/// double (the two types the library is compiled for).
 template <class T>
 void forward(const activation& a, const T* x, T* y, std::size_t n);
 template <class T>
@@ -47,7 +48,8 @@ void backward(const activation& a, const T* x, const T* dy, T* dx, std::size_t n
 template <class T>
 void backward_from_output(const activation& a, const T* y, const T* dy, T* dx, std::size_t n);
 
-/// As xact::softmax, log_softmax, softmax_backward and log_softmax_backward.
+/// As xact::softmax, log_softmax, softmax_backward and log_softmax_backward; T is float or
+/// double.
 template <class T>
 void softmax(const T* x, T* y, extents e);
 template <class T>

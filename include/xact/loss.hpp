@@ -1175,7 +1175,7 @@ T binary_cross_entropy_with_logits(const T* x, const T* target, std::size_t n,
         "xact::binary_cross_entropy_with_logits", x, target, n, r);
 }
 
-/// Per-element binary cross-entropies out[i] = softplus(x[i]) - x[i] target[i] (<= 2 ULP for
+/// Per-element binary cross-entropies out[i] = softplus(x[i]) - x[i] target[i] (<= 3 ULP for
 /// target in [0, 1]). out may equal x or target.
 template <class T>
 void binary_cross_entropy_with_logits(const T* x, const T* target, T* out, std::size_t n) {

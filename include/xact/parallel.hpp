@@ -10,8 +10,8 @@
 // softmax and its relatives split by rows: whole `outer` slices, or, when there are fewer
 // slices than threads and the axis is strided, runs of inner positions that are multiples of
 // 4 SIMD widths (each such column group is computed on its own in the serial call too).
-// prelu_forward splits by elements like the elementwise calls (its slopes repeat with the
-// layout, not with the chunk); prelu_backward splits by channels where their dalpha sums are
+// prelu_forward splits by whole outer slices (each slice sees every channel in the same
+// order as the serial call); prelu_backward splits by channels where their dalpha sums are
 // independent (the rows and runs layouts of prelu.hpp) and runs serially in the tiled layout
 // (one shared slope, or few channels times inner), whose fixed sum order crosses channels.
 //

@@ -107,9 +107,9 @@ struct celu {
         // α (expm1(z) + e^z z_lo), rounded once after expm1; no correction where expm1
         // overflowed (inf z_lo could be NaN).
         const T em1 = math::expm1(z);
-        const T c = detail::select(
-            em1 <= detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
-            detail::fma(em1, z_lo, z_lo), T(0));
+        const T c =
+            detail::select(em1 <= detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
+                           detail::fma(em1, z_lo, z_lo), T(0));
         const T y = detail::fma_exact_product(a, em1, a * c);
         // |x/α| tiny: α expm1(x/α) = x (1 + x/2α + …) rounds to x (x/α may even underflow).
         const T tiny =
@@ -125,6 +125,7 @@ struct celu {
         const T v = detail::scale2(e.hi + detail::fma(e.hi, z_lo, e.lo), e.n);
         return detail::select(x > T(0), detail::splat<T>(1), v);
     }
+    /// Parameters, checked once per array call: alpha finite and nonzero.
     void check() const {
         if (!(alpha - alpha == 0.0) || alpha == 0.0)
             detail::invalid_argument("celu::alpha must be finite and nonzero");
