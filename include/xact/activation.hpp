@@ -388,9 +388,9 @@ inline activation activation::parse(std::string_view text) {
     std::string_view rest = detail::trim(s.substr(i));
     if (name.empty()) detail::parse_error(text, "missing activation name");
     std::size_t k = 0;
-    const bool silu = name == "silu";
+    const bool is_silu = name == "silu";
     while (k < detail::activation_table.size() &&
-           detail::activation_table[k].name != (silu ? "swish" : name))
+           detail::activation_table[k].name != (is_silu ? "swish" : name))
         ++k;
     if (k == detail::activation_table.size())
         detail::parse_error(text, "unknown activation '" + std::string(name) + "'");
@@ -418,7 +418,7 @@ inline activation activation::parse(std::string_view text) {
             if (eq == std::string_view::npos) { // positional
                 slot = position++;
                 val = item;
-                if (slot >= 2 || params[slot].empty() || silu)
+                if (slot >= 2 || params[slot].empty() || is_silu)
                     detail::parse_error(text,
                                         "too many parameters for '" + std::string(name) + "'");
             } else {
@@ -426,14 +426,14 @@ inline activation activation::parse(std::string_view text) {
                 val = detail::trim(item.substr(eq + 1));
                 slot = 0;
                 while (slot < 2 && (params[slot].empty() || params[slot] != key)) ++slot;
-                if (slot == 2 || silu) {
+                if (slot == 2 || is_silu) {
                     std::string allowed;
                     for (const auto& p : params)
                         if (!p.empty()) allowed += (allowed.empty() ? "" : ", ") + std::string(p);
-                    detail::parse_error(
-                        text,
-                        "unknown parameter '" + std::string(key) + "' of '" + std::string(name) +
-                            "' (parameters: " + (allowed.empty() || silu ? "none" : allowed) + ")");
+                    detail::parse_error(text, "unknown parameter '" + std::string(key) + "' of '" +
+                                                  std::string(name) + "' (parameters: " +
+                                                  (allowed.empty() || is_silu ? "none" : allowed) +
+                                                  ")");
                 }
             }
             if (seen[slot])
