@@ -24,6 +24,11 @@
 // than 2 * min_chunk elements (default: 16384, measured: below it waking a thread costs more
 // than it saves for the cheapest kernels) run serially, without any thread wake-up.
 //
+// Floating-point environment. Each chunk that another thread runs runs under the caller's
+// control state (x86: MXCSR's FTZ, DAZ, rounding mode and exception masks, set around the
+// chunk and restored after it), so a call made under FTZ/DAZ gives the serial call's bits.
+// The kernels themselves never change it.
+//
 // Argument errors are checked on the calling thread before any work starts, exactly as the
 // serial calls check them.
 #pragma once
@@ -44,6 +49,13 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__SSE__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 1)
+#include <xmmintrin.h>
+#define XACT_PARALLEL_MXCSR 1
+#else
+#define XACT_PARALLEL_MXCSR 0
+#endif
 
 namespace xact {
 
@@ -196,12 +208,38 @@ class work_pool {
     std::atomic<std::uint64_t> published_{0}; // generation_, for the spinning workers
 };
 
-/// Runs body(i) for i < count as the policy says (the caller's executor, or the pool).
+/// The caller's floating-point control state (x86: MXCSR's FTZ, DAZ, rounding and exception
+/// masks), applied around each chunk that another thread runs, so that a split call computes
+/// under the caller's environment — FTZ/DAZ included — and gives the serial call's bits.
+struct fp_control {
+#if XACT_PARALLEL_MXCSR
+    static constexpr unsigned control_bits = 0xFFC0u; // bits 0-5 are the sticky status flags
+    unsigned csr = _mm_getcsr() & control_bits;
+    template <class Body>
+    void run(const Body& body, std::size_t i) const {
+        const unsigned mine = _mm_getcsr();
+        if ((mine & control_bits) == csr) return body(i);
+        _mm_setcsr((mine & ~control_bits) | csr);
+        body(i);
+        _mm_setcsr((_mm_getcsr() & ~control_bits) | (mine & control_bits));
+    }
+#else
+    template <class Body>
+    void run(const Body& body, std::size_t i) const {
+        body(i);
+    }
+#endif
+};
+
+/// Runs body(i) for i < count as the policy says (the caller's executor, or the pool), each
+/// under the caller's floating-point control state.
 template <class Body>
 void parallel_run(const parallel& p, std::size_t count, const Body& body) {
     if (count == 0) return;
+    const fp_control env;
+    const auto in_env = [&](std::size_t i) { env.run(body, i); };
     if (p.executor) {
-        const std::function<void(std::size_t)> f = [&body](std::size_t i) { body(i); };
+        const std::function<void(std::size_t)> f = in_env;
         p.executor(count, f);
         return;
     }
@@ -210,9 +248,10 @@ void parallel_run(const parallel& p, std::size_t count, const Body& body) {
         for (std::size_t i = 0; i < count; ++i) body(i);
         return;
     }
+    using Env = decltype(in_env);
     work_pool::instance().run(
-        count, t, [](const void* ctx, std::size_t i) { (*static_cast<const Body*>(ctx))(i); },
-        &body);
+        count, t, [](const void* ctx, std::size_t i) { (*static_cast<const Env*>(ctx))(i); },
+        &in_env);
 }
 
 /// Chunks of [0, n) for p: the chunk length (a multiple of parallel_align) and their count;
