@@ -61,9 +61,13 @@ double ulp_error(T y, long double r) {
 template <class T>
 std::vector<T> special_values() {
     using L = std::numeric_limits<T>;
-    return {T(0), -T(0), L::infinity(), -L::infinity(), L::quiet_NaN(), -L::quiet_NaN(),
-            L::max(), -L::max(), L::min(), -L::min(), L::denorm_min(), -L::denorm_min(),
-            L::epsilon(), -L::epsilon(), T(1), T(-1), T(1e30), T(-1e30), T(1e38), T(-1e38)};
+    return {T(0),           -T(0),           L::infinity(),
+            -L::infinity(), L::quiet_NaN(),  -L::quiet_NaN(),
+            L::max(),       -L::max(),       L::min(),
+            -L::min(),      L::denorm_min(), -L::denorm_min(),
+            L::epsilon(),   -L::epsilon(),   T(1),
+            T(-1),          T(1e30),         T(-1e30),
+            T(1e38),        T(-1e38)};
 }
 
 /// The value v and its neighbours: k floats on each side (for kinks).
@@ -84,7 +88,7 @@ std::vector<T> around(T v, int k = 4) {
 /// boundary, so tests can place arrays at every alignment.
 template <class T>
 class offset_buffer {
-public:
+  public:
     offset_buffer(std::size_t n, std::size_t offset)
         : storage_(n + offset + 64 / sizeof(T) + 1), n_(n) {
         auto addr = reinterpret_cast<std::uintptr_t>(storage_.data());
@@ -97,7 +101,7 @@ public:
     T& operator[](std::size_t i) { return data_[i]; }
     const T& operator[](std::size_t i) const { return data_[i]; }
 
-private:
+  private:
     std::vector<T> storage_;
     std::size_t n_;
     T* data_;

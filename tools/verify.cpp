@@ -75,9 +75,13 @@ void run_kernel(const T* x, T* y, std::size_t n, bool d) {
 }
 
 template <class R>
-R ref_identity(R x, bool d) { return d ? (x != x ? x : R(1)) : x; }
+R ref_identity(R x, bool d) {
+    return d ? (x != x ? x : R(1)) : x;
+}
 template <class R>
-R ref_relu(R x, bool d) { return d ? (x != x ? x : (x > 0 ? R(1) : R(0))) : (x != x ? x : (x > 0 ? x : R(0))); }
+R ref_relu(R x, bool d) {
+    return d ? (x != x ? x : (x > 0 ? R(1) : R(0))) : (x != x ? x : (x > 0 ? x : R(0)));
+}
 template <class R>
 R ref_relu6(R x, bool d) {
     if (x != x) return x;
@@ -115,28 +119,59 @@ wide ref_leaky_d(wide x, bool d) {
     return d ? (x > 0 ? wide(1) : a) : (x > 0 ? x : a * x);
 }
 
-
 // ---------------------------------------------------------------- transcendental references
 // Math in R = long double (expl, ...) or wide = __float128 (expq, ...). Formulas chosen to stay
 // accurate in the tails (see tests/test_transcendental.cpp for the reasoning).
 namespace rf {
-inline long double exp(long double x) { return expl(x); }
-inline long double expm1(long double x) { return expm1l(x); }
-inline long double log1p(long double x) { return log1pl(x); }
-inline long double erfc(long double x) { return erfcl(x); }
-inline long double tanh(long double x) { return tanhl(x); }
-inline long double fabs(long double x) { return fabsl(x); }
-inline long double sqrt(long double x) { return sqrtl(x); }
-inline long double parse(long double, const char* s) { return strtold(s, nullptr); }
+inline long double exp(long double x) {
+    return expl(x);
+}
+inline long double expm1(long double x) {
+    return expm1l(x);
+}
+inline long double log1p(long double x) {
+    return log1pl(x);
+}
+inline long double erfc(long double x) {
+    return erfcl(x);
+}
+inline long double tanh(long double x) {
+    return tanhl(x);
+}
+inline long double fabs(long double x) {
+    return fabsl(x);
+}
+inline long double sqrt(long double x) {
+    return sqrtl(x);
+}
+inline long double parse(long double, const char* s) {
+    return strtold(s, nullptr);
+}
 #if XACT_VERIFY_QUAD
-inline wide exp(wide x) { return expq(x); }
-inline wide expm1(wide x) { return expm1q(x); }
-inline wide log1p(wide x) { return log1pq(x); }
-inline wide erfc(wide x) { return erfcq(x); }
-inline wide tanh(wide x) { return tanhq(x); }
-inline wide fabs(wide x) { return fabsq(x); }
-inline wide sqrt(wide x) { return sqrtq(x); }
-inline wide parse(wide, const char* s) { return strtoflt128(s, nullptr); }
+inline wide exp(wide x) {
+    return expq(x);
+}
+inline wide expm1(wide x) {
+    return expm1q(x);
+}
+inline wide log1p(wide x) {
+    return log1pq(x);
+}
+inline wide erfc(wide x) {
+    return erfcq(x);
+}
+inline wide tanh(wide x) {
+    return tanhq(x);
+}
+inline wide fabs(wide x) {
+    return fabsq(x);
+}
+inline wide sqrt(wide x) {
+    return sqrtq(x);
+}
+inline wide parse(wide, const char* s) {
+    return strtoflt128(s, nullptr);
+}
 #endif
 template <class R>
 bool isinf(R x) {
@@ -144,20 +179,28 @@ bool isinf(R x) {
     return x == inf || x == -inf;
 }
 template <class R>
-R max(R a, R b) { return a > b ? a : b; }
+R max(R a, R b) {
+    return a > b ? a : b;
+}
 template <class R>
 R pi() {
     static const R v = parse(R(0), "3.14159265358979323846264338327950288419716939937510");
     return v;
 }
 template <class R>
-R constant(const char* s) { return parse(R(0), s); }
+R constant(const char* s) {
+    return parse(R(0), s);
+}
 } // namespace rf
 
 template <class R>
-R sigm(R z) { return 1 / (1 + rf::exp(-z)); }
+R sigm(R z) {
+    return 1 / (1 + rf::exp(-z));
+}
 template <class R>
-R log1pexp(R z) { return z > 0 ? z + rf::log1p(rf::exp(-z)) : rf::log1p(rf::exp(z)); }
+R log1pexp(R z) {
+    return z > 0 ? z + rf::log1p(rf::exp(-z)) : rf::log1p(rf::exp(z));
+}
 
 template <class R>
 R ref_sigmoid(R x, bool d) {
@@ -190,15 +233,25 @@ R swish_scale_b(R x, R b) {
     return rf::max(sigm(z), rf::fabs(z) * sigm(z) * sigm(-z));
 }
 template <class R>
-R ref_silu(R x, bool d) { return swish_b(x, d, R(1)); }
+R ref_silu(R x, bool d) {
+    return swish_b(x, d, R(1));
+}
 template <class R>
-R scale_silu(R x) { return swish_scale_b(x, R(1)); }
+R scale_silu(R x) {
+    return swish_scale_b(x, R(1));
+}
 template <class R>
-R ref_swish15(R x, bool d) { return swish_b(x, d, R(1.5)); }
+R ref_swish15(R x, bool d) {
+    return swish_b(x, d, R(1.5));
+}
 template <class R>
-R scale_swish15(R x) { return swish_scale_b(x, R(1.5)); }
+R scale_swish15(R x) {
+    return swish_scale_b(x, R(1.5));
+}
 template <class R>
-R ref_elu(R x, bool d) { return x > 0 ? (d ? R(1) : x) : (d ? rf::exp(x) : rf::expm1(x)); }
+R ref_elu(R x, bool d) {
+    return x > 0 ? (d ? R(1) : x) : (d ? rf::exp(x) : rf::expm1(x));
+}
 template <class R>
 R ref_selu(R x, bool d) {
     static const R lambda = rf::constant<R>("1.0507009873554804934193349852946");
@@ -206,7 +259,9 @@ R ref_selu(R x, bool d) {
     return lambda * (x > 0 ? (d ? R(1) : x) : alpha * (d ? rf::exp(x) : rf::expm1(x)));
 }
 template <class R>
-R ref_celu(R x, bool d) { return ref_elu(x, d); } // alpha = 1: celu = elu, celu' = e^x
+R ref_celu(R x, bool d) {
+    return ref_elu(x, d);
+} // alpha = 1: celu = elu, celu' = e^x
 /// gelu = (x/2) erfc(-x/sqrt2); gelu' = Phi(x) + x phi(x).
 template <class R>
 R ref_gelu(R x, bool d) {
@@ -239,7 +294,9 @@ R scale_gelu_tanh(R x) {
                    rf::fabs(2 * x * c * (1 + 3 * k * x * x)) * sigm(2 * u) * sigm(-2 * u));
 }
 template <class R>
-R ref_softplus(R x, bool d) { return d ? sigm(x) : log1pexp(x); }
+R ref_softplus(R x, bool d) {
+    return d ? sigm(x) : log1pexp(x);
+}
 /// mish = x tanh(softplus(x)); mish' = tanh(sp) + x sech^2(sp) sigma(x).
 template <class R>
 R ref_mish(R x, bool d) {
@@ -265,15 +322,25 @@ R ref_log_sigmoid(R x, bool d) {
     return x < 0 ? x - rf::log1p(rf::exp(x)) : -rf::log1p(rf::exp(-x));
 }
 template <class R>
-R no_scale(R) { return R(0); } // derivative without zeros: relative error
+R no_scale(R) {
+    return R(0);
+} // derivative without zeros: relative error
 template <class R>
-R ref_exp(R x, bool) { return rf::exp(x); }
+R ref_exp(R x, bool) {
+    return rf::exp(x);
+}
 template <class R>
-R ref_expm1(R x, bool) { return rf::expm1(x); }
+R ref_expm1(R x, bool) {
+    return rf::expm1(x);
+}
 template <class R>
-R ref_log1p(R x, bool) { return rf::log1p(x); }
+R ref_log1p(R x, bool) {
+    return rf::log1p(x);
+}
 template <class R>
-R ref_erfc(R x, bool) { return rf::erfc(x); }
+R ref_erfc(R x, bool) {
+    return rf::erfc(x);
+}
 
 // Functors with non-default parameters, as types run_kernel can default-construct.
 struct gelu_tanh_fn : xact::gelu {
@@ -292,21 +359,34 @@ void run_math(const T* x, T* y, std::size_t n, bool) {
     for (; i < n; ++i) y[i] = M{}(x[i]);
 }
 struct m_exp {
-    template <class V> V operator()(const V& v) const { return xact::math::exp(v); }
+    template <class V>
+    V operator()(const V& v) const {
+        return xact::math::exp(v);
+    }
 };
 struct m_expm1 {
-    template <class V> V operator()(const V& v) const { return xact::math::expm1(v); }
+    template <class V>
+    V operator()(const V& v) const {
+        return xact::math::expm1(v);
+    }
 };
 struct m_log1p {
-    template <class V> V operator()(const V& v) const { return xact::math::log1p(v); }
+    template <class V>
+    V operator()(const V& v) const {
+        return xact::math::log1p(v);
+    }
 };
 struct m_erfc {
-    template <class V> V operator()(const V& v) const { return xact::math::erfc(v); }
+    template <class V>
+    V operator()(const V& v) const {
+        return xact::math::erfc(v);
+    }
 };
 
-#define XACT_ENTRY(name, bound, F, ref)                                                        \
-    entry {                                                                                    \
-        #name, bound, ref<long double>, ref<wide>, run_kernel<F, float>, run_kernel<F, double> \
+#define XACT_ENTRY(name, bound, F, ref)                                                            \
+    entry {                                                                                        \
+#name, bound, ref < long double>, ref < wide>, run_kernel < F, float>, run_kernel < F,     \
+            double>                                                                                \
     }
 
 const entry entries[] = {
@@ -318,11 +398,11 @@ const entry entries[] = {
     XACT_ENTRY(hard_swish, 1, xact::hard_swish, ref_hard_swish),
     entry{"leaky_relu", 0, ref_leaky_f, ref_leaky_d, run_kernel<xact::leaky_relu, float>,
           run_kernel<xact::leaky_relu, double>},
-    // spec.md §3: 2 ULP (gelu, mish: 4); derivatives 4, absolute near their zeros.
-#define XACT_ENTRY_T(name, bound, F, ref, scale)                                               \
-    entry {                                                                                    \
-        name, bound, ref<long double>, ref<wide>, run_kernel<F, float>, run_kernel<F, double>, \
-            4, scale<long double>, scale<wide>                                                 \
+// spec.md §3: 2 ULP (gelu, mish: 4); derivatives 4, absolute near their zeros.
+#define XACT_ENTRY_T(name, bound, F, ref, scale)                                                   \
+    entry {                                                                                        \
+        name, bound, ref<long double>, ref<wide>, run_kernel<F, float>, run_kernel<F, double>, 4,  \
+            scale<long double>, scale<wide>                                                        \
     }
     XACT_ENTRY_T("sigmoid", 2, xact::sigmoid, ref_sigmoid, no_scale),
     XACT_ENTRY_T("tanh", 2, xact::tanh, ref_tanh, no_scale),
@@ -405,8 +485,8 @@ void measure(stats& s, T x, T y, R rw, double bound, R floor = R(0), bool zero_s
         if (zero_sign && y == 0 && rounded == 0 && std::signbit(y) != std::signbit(rounded))
             err = INFINITY;
     }
-    const bool rounded_ok = (std::isnan(y) && std::isnan(rounded)) ||
-                            std::memcmp(&y, &rounded, sizeof y) == 0;
+    const bool rounded_ok =
+        (std::isnan(y) && std::isnan(rounded)) || std::memcmp(&y, &rounded, sizeof y) == 0;
     if (!rounded_ok) ++s.not_rounded;
     if (std::isinf(err)) ++s.special_fail;
     // bound 0: exact functions must return the correctly rounded reference, bit for bit.
@@ -427,7 +507,8 @@ void report(const char* name, const char* type, bool d, const stats& s, double b
                 s.special_fail);
 }
 
-int sweep_float(const entry& e, bool d, std::uint64_t stride, float from, float to, unsigned threads) {
+int sweep_float(const entry& e, bool d, std::uint64_t stride, float from, float to,
+                unsigned threads) {
     const std::uint64_t total = (std::uint64_t(1) << 32);
     const std::uint64_t block = std::uint64_t(1) << 16;
     std::atomic<std::uint64_t> next{0};
@@ -478,7 +559,8 @@ int sample_double(const entry& e, bool d, std::uint64_t samples, unsigned thread
         const std::size_t block = 1 << 14;
         std::vector<double> x(block), y(block);
         for (std::uint64_t done = t * block; done < samples; done += threads * block) {
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(block, samples - done));
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(block, samples - done));
             for (std::size_t i = 0; i < n; ++i) {
                 if (i % 2) {
                     x[i] = mid(rng);
@@ -534,13 +616,20 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--derivative") d = true;
-        else if (a == "--type") type = value();
-        else if (a == "--stride") stride = std::max<std::uint64_t>(1, std::strtoull(value(), nullptr, 10));
-        else if (a == "--from") from = std::strtof(value(), nullptr);
-        else if (a == "--to") to = std::strtof(value(), nullptr);
-        else if (a == "--samples") samples = std::strtoull(value(), nullptr, 10);
-        else if (a == "--threads") threads = static_cast<unsigned>(std::strtoul(value(), nullptr, 10));
+        if (a == "--derivative")
+            d = true;
+        else if (a == "--type")
+            type = value();
+        else if (a == "--stride")
+            stride = std::max<std::uint64_t>(1, std::strtoull(value(), nullptr, 10));
+        else if (a == "--from")
+            from = std::strtof(value(), nullptr);
+        else if (a == "--to")
+            to = std::strtof(value(), nullptr);
+        else if (a == "--samples")
+            samples = std::strtoull(value(), nullptr, 10);
+        else if (a == "--threads")
+            threads = static_cast<unsigned>(std::strtoul(value(), nullptr, 10));
         else {
             usage();
             return 2;

@@ -19,9 +19,11 @@ struct extents {
     /// outer * axis * inner; throws std::invalid_argument if that overflows std::size_t.
     std::size_t size() const {
         constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
-        if (axis != 0 && outer > max / axis) detail::invalid_argument("xact::extents: size overflows");
+        if (axis != 0 && outer > max / axis)
+            detail::invalid_argument("xact::extents: size overflows");
         const std::size_t oa = outer * axis;
-        if (inner != 0 && oa > max / inner) detail::invalid_argument("xact::extents: size overflows");
+        if (inner != 0 && oa > max / inner)
+            detail::invalid_argument("xact::extents: size overflows");
         return oa * inner;
     }
 };

@@ -1,6 +1,8 @@
 // xact — exact and fast activation functions. The umbrella header: everything public.
 #pragma once
 
+// The includes in dependency order.
+// clang-format off
 #include "version.hpp"
 #include "config.hpp"
 #include "extents.hpp"
@@ -18,3 +20,4 @@
 #include "parallel.hpp"
 #include "activation.hpp"
 #include "loss.hpp"
+// clang-format on

@@ -15,10 +15,12 @@ namespace xact {
 struct elu {
     double alpha = 1.0;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         return detail::select(x > T(0), x, detail::splat<T>(alpha) * math::expm1(x));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         // α e^x = α m 2^n, scaled last: one rounding even for subnormal results.
@@ -63,11 +65,13 @@ struct selu {
     static constexpr double la_hi = 1.7580993408473768, la_lo = 1.41535193800845e-17;
 
   public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         return detail::select(x > T(0), times(x, lambda_hi, lambda_lo),
                               times(math::expm1(x), la_hi, la_lo));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         using S = detail::scalar_t<T>;
@@ -99,6 +103,7 @@ struct celu {
     }
 
   public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T a = detail::splat<T>(alpha);
@@ -117,6 +122,7 @@ struct celu {
         const T neg = detail::select(detail::abs(z) < tiny, x, y);
         return detail::select(x > T(0), x, neg);
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         T z, z_lo;

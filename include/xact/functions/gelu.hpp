@@ -726,6 +726,7 @@ XACT_INLINE T gelu_exact_d(const T& x) noexcept {
 struct gelu {
     bool approximate = false;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         if (approximate) {
@@ -739,6 +740,7 @@ struct gelu {
         return detail::gelu_exact_f(x);
     }
 
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         if (approximate) {

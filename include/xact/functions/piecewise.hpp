@@ -58,10 +58,12 @@ XACT_INLINE T residual6(const T& p, const T& q) noexcept {
 
 /// f(x) = x; f'(x) = 1 (NaN for NaN). Exact.
 struct identity {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         return x;
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         return detail::nan_or(x, detail::splat<T>(1));
@@ -75,11 +77,13 @@ struct identity {
 
 /// f(x) = x > 0 ? x : +0 (relu(-0) = +0); f'(x) = x > 0 ? 1 : 0, so relu'(0) = 0. Exact.
 struct relu {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         // Not a SIMD max: max(x, 0) drops a NaN depending on the operand order.
         return detail::select(x <= T(0), T(0), x);
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         return detail::nan_or(x, detail::select(x > T(0), detail::splat<T>(1), T(0)));
@@ -94,11 +98,13 @@ struct relu {
 /// f(x) = min(max(x, 0), 6) (relu6(-0) = +0); f'(x) = 0 < x < 6 ? 1 : 0, so
 /// relu6'(0) = relu6'(6) = 0. Exact.
 struct relu6 {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T six = detail::splat<T>(6);
         return detail::select(x <= T(0), T(0), detail::select(x > six, six, x));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T inside = detail::select(x > T(0), detail::splat<T>(1), T(0));
@@ -116,10 +122,12 @@ struct relu6 {
 struct leaky_relu {
     double alpha = 0.01;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         return detail::leaky(x, detail::splat<T>(alpha));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         return detail::leaky_derivative(x, detail::splat<T>(alpha));
@@ -143,11 +151,13 @@ struct hardtanh {
     double lo = -1.0;
     double hi = 1.0;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T l = detail::splat<T>(lo), h = detail::splat<T>(hi);
         return detail::select(x < l, l, detail::select(x > h, h, x));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T l = detail::splat<T>(lo), h = detail::splat<T>(hi);
@@ -168,6 +178,7 @@ struct hardtanh {
 /// f(x) = min(max(x + 3, 0), 6) / 6: 0 for x <= -3, 1 for x >= 3; f'(x) = -3 < x < 3 ? 1/6 : 0,
 /// so hard_sigmoid'(±3) = 0. Max error 1 ULP (measured 0.67 over all floats).
 struct hard_sigmoid {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T three = detail::splat<T>(3), c6 = detail::one_sixth<T>();
@@ -179,6 +190,7 @@ struct hard_sigmoid {
         return detail::select(x <= -three, T(0),
                               detail::select(x >= three, detail::splat<T>(1), mid));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T three = detail::splat<T>(3);
@@ -192,6 +204,7 @@ struct hard_sigmoid {
 /// so hard_swish'(-3) = -1/2 and hard_swish'(3) = 3/2. Max error 1 ULP for f and f' (f measured
 /// 0.50 over all floats).
 struct hard_swish {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         using S = detail::scalar_t<T>;
@@ -212,6 +225,7 @@ struct hard_swish {
         const T neg_zero = detail::splat<T>(-0.0);
         return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, near0));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T three = detail::splat<T>(3);

@@ -104,6 +104,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
 /// the true value is representable), y (1 - y) from the output. σ(-inf) = +0, σ(+inf) = 1.
 /// Max error: f 2 ULP (measured in the README), f' 4 ULP.
 struct sigmoid {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         // x >= 0: 1 / (1 + e^-x). x < 0: e^x / (1 + e^x). One division serves both sides.
@@ -112,6 +113,7 @@ struct sigmoid {
         const auto l = detail::logistic_of(x);
         return l.over_d(detail::select(x >= T(0), detail::splat<T>(1), l.ev));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         // σ(|x|) σ(-|x|) = (e^-|x| r) r with r = 1 / d (subnormal e^-|x|: as in operator()).
@@ -172,6 +174,7 @@ struct tanh {
     static constexpr double split = 0.55;
 
   public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T a = detail::abs(x);
@@ -179,6 +182,7 @@ struct tanh {
                                    large(detail::logistic_of(detail::splat<T>(2) * a)));
         return detail::copysign(r, x);
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T a = detail::abs(x);
@@ -213,6 +217,7 @@ struct tanh {
 struct swish {
     double beta = 1.0;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         // β = 1 (silu): βx is exact, so the core needs no low part and, as |x| < 150 (float)
@@ -222,6 +227,7 @@ struct swish {
         detail::two_product(detail::splat<T>(beta), x, b, b_lo);
         return value<false>(x, b, detail::logistic_of(b, b_lo));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         if (beta == 1.0) return slope<true>(x, detail::logistic_of(x));
@@ -297,6 +303,7 @@ using silu = swish;
 /// softsign(x) = x / (1 + |x|), ±1 at ±inf; f' = 1 / (1 + |x|)², nonzero while representable
 /// (no overflow of (1 + |x|)²). Max error 2 ULP, f' 4 ULP.
 struct softsign {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T d = detail::splat<T>(1) + detail::abs(x);
@@ -305,6 +312,7 @@ struct softsign {
             d == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
             detail::copysign(detail::splat<T>(1), x), q);
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T r = detail::splat<T>(1) / (detail::splat<T>(1) + detail::abs(x));

@@ -50,8 +50,8 @@ XACT_INLINE exp_scaled<T> exp_neg(const T& v) noexcept {
         const T C = splat<T>(f32 ? 0x1.62e43p+5 : 0x1.62e42fefa39fp+5);
         vs = xact::detail::select(shift, v + C, v);
         shift_k = xact::detail::select(shift, splat<T>(64), T(S(0)));
-        rho = xact::detail::select(shift, splat<T>(f32 ? -1.2189787519729715e-07 : -5.62123739673937e-15),
-                                   T(S(0)));
+        rho = xact::detail::select(
+            shift, splat<T>(f32 ? -1.2189787519729715e-07 : -5.62123739673937e-15), T(S(0)));
     }
     // Clamped here (NaN kept) so that 2^n stays well inside pow2i's range whatever clamp
     // exp_reduce applies: below -110 (float) / -760 (double) every use of e^v rounds to 0.
@@ -151,11 +151,13 @@ XACT_INLINE T sigmoid2(const T& zh, const T& zl) noexcept {
 /// f(x) = (1/β) log1p(e^(βx)) = max(x, 0) + log1p(e^-|βx|) / β (stable, no threshold);
 /// f'(x) = σ(βx). β is rounded to T once and βx is carried exactly (two_product), so the
 /// error stays within bound even where f ~ e^(βx) is sensitive to βx. Bounds 2 ULP for f,
-/// 4 for f'; measured with FMA: f 1.18 (all floats) / 1.00 (double; β = 0.7: 1.57), f' 2.40 / 2.23. softplus(+inf) = +inf, softplus(-inf) = +0,
-/// softplus(-100.f) = 3.7e-44 (subnormal, not flushed), softplus(1e30) = 1e30.
+/// 4 for f'; measured with FMA: f 1.18 (all floats) / 1.00 (double; β = 0.7: 1.57), f' 2.40 / 2.23.
+/// softplus(+inf) = +inf, softplus(-inf) = +0, softplus(-100.f) = 3.7e-44 (subnormal, not flushed),
+/// softplus(1e30) = 1e30.
 struct softplus {
     double beta = 1.0;
 
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T b = detail::splat<T>(beta);
@@ -176,8 +178,9 @@ struct softplus {
         const T far = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -18.0 : -38.0);
         const T lb = detail::select(zh < far, tail, l / b);
         const T pos = detail::select(x > T(0), x, T(0)); // NaN: l is NaN
-        return detail::nan_or(x, pos + lb); // a NaN input comes back as is
+        return detail::nan_or(x, pos + lb);              // a NaN input comes back as is
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         const T b = detail::splat<T>(beta);
@@ -193,8 +196,10 @@ struct softplus {
 };
 
 /// f(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|); f'(x) = σ(-x). Bitwise the mirror of
-/// softplus (β = 1), so the same errors: f 1.18 / 1.00 ULP, f' 2.40 / 2.23 (float / double). log_sigmoid(-inf) = -inf, log_sigmoid(+inf) = -0, log_sigmoid(100.f) = -3.7e-44.
+/// softplus (β = 1), so the same errors: f 1.18 / 1.00 ULP, f' 2.40 / 2.23 (float / double).
+/// log_sigmoid(-inf) = -inf, log_sigmoid(+inf) = -0, log_sigmoid(100.f) = -3.7e-44.
 struct log_sigmoid {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T l = detail::log1p_exp_neg_abs(x, T(0));
@@ -203,6 +208,7 @@ struct log_sigmoid {
         // xsimd 8.1 negates AVX-512 batches as 0 - v, which turns -(+0) into +0.
         return detail::nan_or(x, detail::splat<T>(-1) * (pos + l));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         return detail::nan_or(x, detail::sigmoid2(-x, T(0)));
@@ -217,6 +223,7 @@ struct log_sigmoid {
 /// Without FMA (SSE2, AVX) f' reaches 4.04 ULP in double near x = -0.86.
 /// mish(-inf) = -0, mish(+inf) = +inf, mish(-0) = -0, mish(1e30) = 1e30.
 struct mish {
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         using S = detail::scalar_t<T>;
@@ -229,7 +236,8 @@ struct mish {
         // corr <= 0.4, so its rounding errors weigh little; the result is one fma.
         const T den_n = detail::fma(t, t + two, two);
         const T den_p = detail::fma(two * t, t, detail::fma(two, t, one));
-        const T corr = detail::select(neg, t * (t + one), two * (t * t)) / detail::select(neg, den_n, den_p);
+        const T corr =
+            detail::select(neg, t * (t + one), two * (t * t)) / detail::select(neg, den_n, den_p);
         const T xt = detail::select(neg, detail::fma(x, e.a, x * e.b), x);
         const T q = detail::fma(-xt, corr, xt);
         const T inf = detail::splat<T>(std::numeric_limits<S>::infinity());
@@ -237,8 +245,10 @@ struct mish {
         // Far below the range where x e^x is representable (and at -inf): -0.
         const T cut = detail::splat<T>(std::is_same_v<S, float> ? -120.0 : -760.0);
         // ±0 returns x (mish(-0) = -0: the fma above gives +0 for it).
-        return detail::nan_or(x, detail::select(x == T(0), x, detail::select(x < cut, detail::splat<T>(-0.0), r)));
+        return detail::nan_or(
+            x, detail::select(x == T(0), x, detail::select(x < cut, detail::splat<T>(-0.0), r)));
     }
+    /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         using S = detail::scalar_t<T>;
@@ -266,14 +276,13 @@ struct mish {
         T dn, dn_lo;
         detail::mul_add_dw(t, t2, two, dn, dn_lo);
         dn_lo = detail::fma(t, t2_lo, dn_lo);
-        const T u = detail::fma(two, t, one);          // 2t is exact: one rounding in any build
-        const T u_lo = detail::fma(two, t, one - u);   // exact
+        const T u = detail::fma(two, t, one);        // 2t is exact: one rounding in any build
+        const T u_lo = detail::fma(two, t, one - u); // exact
         T dp, dp_lo;
         detail::mul_add_dw(two * t, t, u, dp, dp_lo);
         dp_lo = dp_lo + u_lo;
         const T k = (four * (x * t)) * (t * (one + t));
-        const T num_p =
-            detail::fma_once(u, dp, detail::fma(u, dp_lo, detail::fma(u_lo, dp, k)));
+        const T num_p = detail::fma_once(u, dp, detail::fma(u, dp_lo, detail::fma(u_lo, dp, k)));
         const T d = detail::select(neg, dn, dp), d_lo = detail::select(neg, dn_lo, dp_lo);
         const T den = detail::fma_once(d, d, (d + d) * d_lo); // (d + d_lo)², one rounding
         const T q = detail::select(neg, num_n, num_p) / den;

@@ -62,19 +62,27 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     const T r2 = r * r;
     T q;
     if constexpr (f32) {
-        const T p01 = detail::fma(splat<T>(1.666666668253435607e-1), r, splat<T>(5.000000014286223417e-1));
-        const T p23 = detail::fma(splat<T>(8.333310024225292430e-3), r, splat<T>(4.166645680967787603e-2));
-        const T p45 = detail::fma(splat<T>(1.989198131397769021e-4), r, splat<T>(1.393454192827026448e-3));
+        const T p01 =
+            detail::fma(splat<T>(1.666666668253435607e-1), r, splat<T>(5.000000014286223417e-1));
+        const T p23 =
+            detail::fma(splat<T>(8.333310024225292430e-3), r, splat<T>(4.166645680967787603e-2));
+        const T p45 =
+            detail::fma(splat<T>(1.989198131397769021e-4), r, splat<T>(1.393454192827026448e-3));
         q = detail::fma(r2, detail::fma(r2, p45, p23), p01);
     } else {
         const T p01 = detail::fma(splat<T>(1.666666666666667143841611e-1), r, splat<T>(0.5));
-        const T p23 = detail::fma(splat<T>(8.33333333332554469956261e-3), r, splat<T>(4.166666666666667007437566e-2));
-        const T p45 = detail::fma(splat<T>(1.984126987686435492946973e-4), r, splat<T>(1.38888888888833266743687e-3));
-        const T p67 = detail::fma(splat<T>(2.755725283351690974812657e-6), r, splat<T>(2.480158732700718673101561e-5));
-        const T p89 = detail::fma(splat<T>(2.510627473357329468825298e-8), r, splat<T>(2.755727181021979956946633e-7));
+        const T p23 = detail::fma(splat<T>(8.33333333332554469956261e-3), r,
+                                  splat<T>(4.166666666666667007437566e-2));
+        const T p45 = detail::fma(splat<T>(1.984126987686435492946973e-4), r,
+                                  splat<T>(1.38888888888833266743687e-3));
+        const T p67 = detail::fma(splat<T>(2.755725283351690974812657e-6), r,
+                                  splat<T>(2.480158732700718673101561e-5));
+        const T p89 = detail::fma(splat<T>(2.510627473357329468825298e-8), r,
+                                  splat<T>(2.755727181021979956946633e-7));
         const T r4 = r2 * r2;
         const T hi4 = detail::fma(r2, splat<T>(2.091544229778011521684555e-9), p89); // r^8 part
-        q = detail::fma(r4, detail::fma(r4, hi4, detail::fma(r2, p67, p45)), detail::fma(r2, p23, p01));
+        q = detail::fma(r4, detail::fma(r4, hi4, detail::fma(r2, p67, p45)),
+                        detail::fma(r2, p23, p01));
     }
     p.r2 = r2;
     p.q = q;

@@ -14,6 +14,7 @@ int main() {
             return 1;
         }
     }
-    std::printf("xact %d.%d.%d works\n", XACT_VERSION_MAJOR, XACT_VERSION_MINOR, XACT_VERSION_PATCH);
+    std::printf("xact %d.%d.%d works\n", XACT_VERSION_MAJOR, XACT_VERSION_MINOR,
+                XACT_VERSION_PATCH);
     return 0;
 }
