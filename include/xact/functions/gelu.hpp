@@ -683,7 +683,10 @@ XACT_INLINE T gelu_exact_f(const T& x) noexcept {
         const auto near = [](const T& v) XACT_LAMBDA_INLINE {
             const T a = detail::abs(v);
             const T mp = gelu_table_eval<false>(gelu_table::p, gelu_table_at(a)); // -Phi(-a)
-            const T r = detail::fma(a, mp, detail::select(v < T(0), splat<T>(-0.0), v));
+            // v (v >= +0 or -0) or -0 (v < 0), written as a product: clang 14 folds the
+            // select(v < 0, -0, v) form into select(v <= 0, -0, v), which turns +0 into -0.
+            const T first = v * detail::select(v < T(0), splat<T>(0.0), splat<T>(1.0));
+            const T r = detail::fma(a, mp, first);
             // gelu(2^-149) = 2^-150 (1 + tiny) rounds to 2^-149, but with Phi(-a) rounded to
             // 1/2 the fused result is the tie 2^-150.
             return at_least_smallest_subnormal(v > T(0), r);

@@ -223,6 +223,8 @@ struct swish {
         // β = 1 (silu): βx is exact, so the core needs no low part and, as |x| < 150 (float)
         // or 1100 (double) wherever the result is not 0, the cheaper scaling suffices.
         if (beta == 1.0) return value<true>(x, x, detail::logistic_of(x));
+        // β rounded to 0: x/2 (βx would be 0 · inf = NaN at x = ±inf).
+        if (detail::scalar_t<T>(beta) == 0) return x * detail::splat<T>(0.5);
         T b, b_lo; // βx = b + b_lo exactly
         detail::two_product(detail::splat<T>(beta), x, b, b_lo);
         return value<false>(x, b, detail::logistic_of(b, b_lo));
@@ -231,6 +233,7 @@ struct swish {
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         if (beta == 1.0) return slope<true>(x, detail::logistic_of(x));
+        if (detail::scalar_t<T>(beta) == 0) return detail::nan_or(x, detail::splat<T>(0.5));
         T bx, b_lo; // βx exactly, as in operator()
         detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
         return slope<false>(bx, detail::logistic_of(bx, b_lo));
