@@ -1524,3 +1524,32 @@ TEMPLATE_TEST_CASE("transcendental: the references agree with finite differences
         CHECK(std::fabs(direct - static_cast<ld>(r_gelu_tanh<R>(x))) <= 1e-15L);
     }
 }
+
+// Found by the fuzzer (fuzz/README.md, "Fixed since"): gelu(+0) was -0 under clang 14, and
+// swish with beta = 0 gave NaN at ±inf. Scalar and array calls, every length up to 2 widths.
+TEMPLATE_TEST_CASE("transcendental: gelu(±0) keeps the sign; swish{0} is x/2 at ±inf", "", float,
+                   double) {
+    using T = TestType;
+    const T inf = std::numeric_limits<T>::infinity();
+    const std::size_t w = xsimd::batch<T>::size;
+    for (std::size_t n = 1; n <= 2 * w + 1; ++n) {
+        std::vector<T> x(n), y(n), d(n), one(n, T(1));
+        for (std::size_t i = 0; i < n; ++i) x[i] = i % 2 == 0 ? T(0) : T(-0.0);
+        xact::forward(xact::gelu{}, x.data(), y.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("n = " << n << ", i = " << i);
+            CHECK(std::signbit(y[i]) == std::signbit(x[i]));
+            CHECK(y[i] == T(0));
+            CHECK(std::signbit(xact::gelu{}(x[i])) == std::signbit(x[i]));
+        }
+        for (std::size_t i = 0; i < n; ++i) x[i] = i % 2 == 0 ? inf : -inf;
+        xact::forward(xact::swish{0.0}, x.data(), y.data(), n);
+        xact::backward(xact::swish{0.0}, x.data(), one.data(), d.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("n = " << n << ", i = " << i);
+            CHECK(y[i] == x[i]);
+            CHECK(d[i] == T(0.5));
+            CHECK(xact::swish{0.0}(x[i]) == x[i]);
+        }
+    }
+}
