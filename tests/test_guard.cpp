@@ -14,9 +14,10 @@
 //     inner = 1, and every middle axis, inner > 1), plus empty extents for n = 0;
 //   * for each n, every offset k = 0 .. W-1 in two placements: the arrays start k elements
 //     after their front fence (head: start alignment k, under-reads deeper than k elements
-//     fault), and the arrays end k elements before their back fence (tail: alignment
-//     -(n + k) mod 64 bytes, over-reads longer than k elements fault). k = 0 catches every
-//     out-of-bounds read and write; writes into the k-element gaps are caught by sentinels;
+//     fault), and the arrays end k elements before their back fence (tail: start alignment
+//     -(n + k) elements modulo 64 bytes, over-reads longer than k elements fault). k = 0
+//     catches every out-of-bounds read and write; writes into the gaps are caught by
+//     sentinels;
 //   * a few long shapes that reach the other code paths (log_softmax's blocks, the untiled
 //     strided softmax, PReLU's rows / runs / blocked layouts, split parallel calls), at
 //     offsets 0, 1 and W-1 in both placements.
@@ -216,9 +217,12 @@ void run_guarded(const regions& R, const kernel<T>& k, const xact::extents& e, c
                                    : xact_test::is_sentinel(v);
             if (!ok) {
                 std::ostringstream s;
-                s << describe(k, e, p) << ": " << which << "[" << (q - o) << "] = " << v
-                  << (inside ? ", the call on heap buffers gave " : ", outside the array")
-                  << (inside ? expect[static_cast<std::size_t>(q - o)] : T(0));
+                s << describe(k, e, p) << ": " << which << "[" << (q - o) << "] = " << v;
+                if (inside)
+                    s << ", the call on heap buffers gave "
+                      << expect[static_cast<std::size_t>(q - o)];
+                else
+                    s << ", written outside the array";
                 fail.add(s.str());
                 return;
             }
