@@ -819,4 +819,12 @@ std::vector<kernel<T>> catalogue(bool with_parallel = true) {
     return out;
 }
 
+// The catalogue instantiates every family of xact, which makes it the costliest code of the
+// suite to compile: tests/catalogue.cpp instantiates it once per test program, and every
+// other file links to that copy.
+#ifndef XACT_TEST_CATALOGUE_DEFINE
+extern template std::vector<kernel<float>> catalogue<float>(bool);
+extern template std::vector<kernel<double>> catalogue<double>(bool);
+#endif
+
 } // namespace xact_test
