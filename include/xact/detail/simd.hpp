@@ -201,6 +201,32 @@ XACT_INLINE void two_product(const T& a, const T& b, T& hi, T& lo) noexcept {
 #endif
 }
 
+/// two_product for operands of any finite size: without FMA, an operand beyond 2^100 (float)
+/// or 2^900 (double), where Dekker's splitting would overflow, is split 2^-40 times smaller
+/// and its halves scaled back (exact). Needs a b finite and lo above the subnormal range.
+template <class T>
+XACT_INLINE void two_product_wide(const T& a, const T& b, T& hi, T& lo) noexcept {
+#if XACT_HAS_FMA
+    two_product(a, b, hi, lo);
+#else
+    using S = scalar_t<T>;
+    constexpr bool f32 = std::is_same_v<S, float>;
+    const T big = splat<T>(f32 ? 0x1p100 : 0x1p900), one = splat<T>(1);
+    const T down = splat<T>(0x1p-40), up = splat<T>(0x1p40);
+    const T split = splat<T>(f32 ? 4097.0 : 134217729.0); // 2^k + 1
+    const auto a_big = detail::abs(a) > big, b_big = detail::abs(b) > big;
+    const T sa = detail::select(a_big, down, one), sb = detail::select(b_big, down, one);
+    const T ua = detail::select(a_big, up, one), ub = detail::select(b_big, up, one);
+    const T a1 = a * sa, b1 = b * sb; // the error term is formed at this scale, then scaled back
+    const T ca = split * a1, cb = split * b1;
+    const T ah = ca - (ca - a1), bh = cb - (cb - b1);
+    const T al = a1 - ah, bl = b1 - bh;
+    const T h1 = a1 * b1;
+    hi = a * b;
+    lo = ((((ah * bh - h1) + ah * bl) + al * bh) + al * bl) * (ua * ub);
+#endif
+}
+
 /// n - q d exactly, for q close to n / d (a rounded quotient): one fma, or Dekker's product
 /// without FMA (there |q d| must stay below 2^100, where the splitting cannot overflow).
 template <class T>

@@ -30,14 +30,18 @@ struct exp_parts {
     int_t<T> n;            // r_lo: the rounding error of r (x - k ln2 = r + r_lo)
 };
 
-template <class T, bool nonpositive = false> // nonpositive: the caller knows x <= 0 (or NaN)
+// nonpositive: the caller knows x <= 0 (or NaN). deep: the clamps below widen to [-200, 240]
+// (float) / [-1500, 1800] (double), for callers that scale 2^n further before one rounding
+// (n then exceeds the reach of scale2 alone; the caller clamps what it passes on).
+template <class T, bool nonpositive = false, bool deep = false>
 XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     // Clamp (select keeps NaN): above hi, e^x overflows; lo lies far below the subnormal
     // range (e^x 2^k still rounds to 0 for the scalings k <= 64 callers apply), while
     // 2^n stays within the reach of scale2.
-    const T lo = splat<T>(f32 ? -150.0 : -1100.0), hi = splat<T>(f32 ? 89.0 : 710.0);
+    const T lo = splat<T>(deep ? (f32 ? -200.0 : -1500.0) : (f32 ? -150.0 : -1100.0));
+    const T hi = splat<T>(deep ? (f32 ? 240.0 : 1800.0) : (f32 ? 89.0 : 710.0));
     T x = xact::detail::select(x_in < lo, lo, x_in);
     if constexpr (!nonpositive) x = xact::detail::select(x_in > hi, hi, x);
     // n = round(x / ln2) by the 1.5 * 2^(p-1) trick (round to nearest even, exact for |n| <
@@ -104,9 +108,9 @@ struct exp_split {
     T hi, lo;
     int_t<T> n;
 };
-template <class T, bool nonpositive = false>
+template <class T, bool nonpositive = false, bool deep = false>
 XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
-    const auto p = exp_reduce<T, nonpositive>(x);
+    const auto p = exp_reduce<T, nonpositive, deep>(x);
     // e^r = (1 + r) + r^2 P(r): 1 + r is carried exactly (Fast2Sum, |r| < 1) and its error
     // joins the small term, so hi rounds once; lo = what hi left out. Two steps after P(r).
     const T one = splat<T>(1);
