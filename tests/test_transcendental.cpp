@@ -1553,3 +1553,30 @@ TEMPLATE_TEST_CASE("transcendental: gelu(±0) keeps the sign; swish{0} is x/2 at
         }
     }
 }
+
+// Found by the fuzzer: celu with a small negative alpha overflowed in expm1(x / alpha) although
+// alpha expm1(x / alpha) is finite (alpha = -0.0364, x = -3.25 gives -2.2e37 in float), and
+// gave a finite value where the result overflows. Scalar and array calls.
+TEMPLATE_TEST_CASE("transcendental: celu with a small negative alpha near overflow", "", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const std::size_t w = xsimd::batch<T>::size;
+    const double alphas[] = {-0.036393061280250549, -1e-3, -0.25};
+    for (const double alpha : alphas) {
+        const xact::celu f{alpha};
+        const R a = static_cast<R>(static_cast<T>(alpha));
+        // x / alpha from 40 up to past overflow of alpha e^(x/alpha), in steps of 1/4.
+        const double top = std::is_same_v<T, float> ? 200.0 : 1600.0;
+        std::vector<T> x;
+        for (double z = 40; z < top; z += 0.25) x.push_back(static_cast<T>(z * alpha));
+        std::vector<T> y(x.size());
+        xact::forward(f, x.data(), y.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            INFO("alpha = " << alpha << ", x = " << x[i] << " (width " << w << ")");
+            const R want = r_celu(static_cast<R>(x[i]), a);
+            CHECK(xact_test::ulp_error<T>(y[i], static_cast<ld>(want)) <= 2);
+            CHECK(same(f(x[i]), y[i]));
+        }
+    }
+}

@@ -6,6 +6,7 @@
 #include "../detail/simd.hpp"
 #include "../math/exp.hpp"
 
+#include <cmath>
 #include <limits>
 
 namespace xact {
@@ -120,7 +121,23 @@ struct celu {
         const T tiny =
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);
         const T neg = detail::select(detail::abs(z) < tiny, x, y);
-        return detail::select(x > T(0), x, neg);
+        // α < 0 and z = x/α large: α expm1(z) = α e^z within e^-z < u^2, formed as
+        // α_m m 2^(n + α_e) (α = α_m 2^α_e) and scaled last, since e^z alone overflows where
+        // α e^z may not (α = -0.0364, x = -3.25).
+        using S = detail::scalar_t<T>;
+        using I = detail::int_t<T>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        int a_e = 0;
+        const S a_m = std::frexp(static_cast<S>(alpha), &a_e);
+        const auto big = z > detail::splat<T>(f32 ? 40.0 : 80.0);
+        const auto e = math::detail::exp_parts_of<T, false, true>(detail::select(big, z, T(0)));
+        const I lim(f32 ? 250 : 2000);
+        I n = e.n + I(a_e);
+        n = detail::select(n > lim, lim, n);
+        const T y_big =
+            detail::scale2(detail::splat<T>(a_m) * (e.hi + detail::fma(e.hi, z_lo, e.lo)), n);
+        const T neg_big = detail::select(big, y_big, neg);
+        return detail::select(x > T(0), x, neg_big);
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
