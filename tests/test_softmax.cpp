@@ -462,3 +462,58 @@ TEMPLATE_TEST_CASE("softmax: argument errors", "[softmax]", float, double) {
     xact::softmax(x.data(), b.data(), e);
     CHECK(a == b);
 }
+
+// Found by the fuzzer (fuzz/README.md): log_softmax_backward formed e^y alone, subnormal or 0
+// for y = -100 although e^y sum(dy) is not; softmax_backward split dy = 1e35 with Dekker's
+// product (no FMA), which overflows, and lost the low parts of products y_j dy_j in the
+// subnormal range. Along the last axis and along a strided axis.
+TEMPLATE_TEST_CASE("softmax backward passes at the ends of the exponent range", "[softmax]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    for (const std::size_t inner : {std::size_t(1), std::size_t(3)}) {
+        const extents e{1, 2, inner};
+        const auto put = [inner](std::vector<T>& v, T a, T b) {
+            v.assign(2 * inner, T(0));
+            for (std::size_t j = 0; j < inner; ++j) {
+                v[j] = a;
+                v[inner + j] = b;
+            }
+        };
+        std::vector<T> y, dy, dx(2 * inner);
+        // log_softmax_backward: dx[1] = dy[1] - e^y[1] (dy[0] + dy[1]).
+        const T ylo = f32 ? T(-100) : T(-740), g = f32 ? T(1e30) : T(1e300);
+        put(y, T(0), ylo);
+        put(dy, g, T(0));
+        xact::log_softmax_backward(y.data(), dy.data(), dx.data(), e);
+        const R want = -rm::exp(static_cast<R>(ylo)) * static_cast<R>(g);
+        for (std::size_t j = 0; j < inner; ++j) {
+            INFO("inner = " << inner << ": got " << dx[inner + j]);
+            CHECK(ulp_error<T>(dx[inner + j], static_cast<ld>(want)) <= 2);
+        }
+        // softmax_backward with a huge dy: y = [1/2, 1/2], dy = [h, 0]: dx = [h/4, -h/4].
+        const T h = f32 ? T(1e35) : T(1e300);
+        put(y, T(0.5), T(0.5));
+        put(dy, h, T(0));
+        xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
+        for (std::size_t j = 0; j < inner; ++j) {
+            CHECK(ulp_error<T>(dx[j], static_cast<ld>(static_cast<R>(h) / 4)) <= 1);
+            CHECK(ulp_error<T>(dx[inner + j], static_cast<ld>(-static_cast<R>(h) / 4)) <= 1);
+        }
+        // softmax_backward with products in the subnormal range: y = [0.75, 0.25],
+        // dy = [a, b] tiny; dx_i = y_i (dy_i - <y, dy>).
+        const T m = std::numeric_limits<T>::min();
+        const T a = m * T(0.3), b = m * T(-0.7);
+        put(y, T(0.75), T(0.25));
+        put(dy, a, b);
+        xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
+        const R s = R(0.75) * static_cast<R>(a) + R(0.25) * static_cast<R>(b);
+        for (std::size_t j = 0; j < inner; ++j) {
+            INFO("inner = " << inner << ": got " << dx[j] << ", " << dx[inner + j]);
+            CHECK(ulp_error<T>(dx[j], static_cast<ld>(R(0.75) * (static_cast<R>(a) - s))) <= 1);
+            CHECK(ulp_error<T>(dx[inner + j], static_cast<ld>(R(0.25) * (static_cast<R>(b) - s))) <=
+                  1);
+        }
+    }
+}

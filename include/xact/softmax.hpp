@@ -507,27 +507,73 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
 
 // ---------------------------------------------------------------- backward
 
+/// e^v s for log_softmax_backward, also where e^v alone is subnormal or 0 but e^v s is not
+/// (v = -100, s = 1e30): s = s' 2^K (K = 64 float, 512 double, where |s| > 1; else 0), and
+/// e^v s = (hi + lo) s' 2^(n + K), rounded into place once (twice where it is subnormal).
+template <class V>
+XACT_INLINE V exp_times(const V& v, const V& s) noexcept {
+    using S = detail::scalar_t<V>;
+    using I = detail::int_t<V>;
+    constexpr bool f32 = std::is_same_v<S, float>;
+    const auto big = detail::abs(s) > V(S(1));
+    const V sp = s * detail::select(big, V(S(f32 ? 0x1p-64 : 0x1p-512)), V(S(1)));
+    const auto e = math::detail::exp_parts_of<V, false, true>(v);
+    const I K(f32 ? 64 : 512), lim(f32 ? 250 : 2000);
+    // K where |s| > 1, as an integer mask: the bits of |s| - 1 are positive exactly there.
+    I n = e.n + detail::select(detail::as_int(detail::abs(s) - V(S(1))) > I(0), K, I(0));
+    n = detail::select(n < -lim, -lim, detail::select(n > lim, lim, n));
+    // No low term for infinite s: inf - inf would turn the limit into NaN.
+    const V lo =
+        detail::select(detail::abs(sp) < V(std::numeric_limits<S>::infinity()), e.lo * sp, V(S(0)));
+    return detail::scale2(detail::fma(e.hi, sp, lo), n);
+}
+
+/// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,
+/// double, and |<y, dy>| below 2^-60 / 2^-600 for contiguous rows) run with dy scaled by
+/// 2^64 / 2^512 and dx scaled back once: the products y_j dy_j would otherwise lose their
+/// low parts in the subnormal range (5 ULP there).
+template <class T>
+struct backward_scale {
+    static constexpr bool f32 = std::is_same_v<T, float>;
+    static constexpr T g_limit = f32 ? T(0x1p40) : T(0x1p400);
+    static constexpr T s_limit = f32 ? T(0x1p-60) : T(0x1p-600);
+    static constexpr T up = f32 ? T(0x1p64) : T(0x1p512), down = f32 ? T(0x1p-64) : T(0x1p-512);
+};
+
 /// softmax_backward or log_softmax_backward of one io group along a strided axis.
 template <class IO, class T>
 void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::size_t len,
                             std::size_t stride, bool log) noexcept {
     using V = typename IO::V;
+    using BS = backward_scale<T>;
     V s_hi(T(0)), s_lo(T(0));
-    for (std::size_t c = 0; c < len; ++c) {
-        const V g = io.load(dy + c * stride, T(0));
-        if (log) {
-            accumulate(s_hi, s_lo, g);
-        } else {
-            V p, p_err;
-            two_product(io.load(y + c * stride, T(0)), g, p, p_err);
-            accumulate(s_hi, s_lo, p);
-            s_lo = s_lo + p_err;
+    if (log) {
+        for (std::size_t c = 0; c < len; ++c)
+            accumulate(s_hi, s_lo, io.load(dy + c * stride, T(0)));
+        const V s = s_hi + s_lo;
+        for (std::size_t c = 0; c < len; ++c) {
+            const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
+            io.store(dx + c * stride, g - exp_times(v, s));
         }
+        return;
+    }
+    V gmax(T(0)); // per lane: scaled by 2^64 (2^512) where every |dy| is small (backward_scale)
+    for (std::size_t c = 0; c < len; ++c)
+        gmax = xsimd::max(gmax, detail::abs(io.load(dy + c * stride, T(0))));
+    const auto small = gmax < V(BS::g_limit);
+    const V up = detail::select(small, V(BS::up), V(T(1)));
+    const V down = detail::select(small, V(BS::down), V(T(1)));
+    for (std::size_t c = 0; c < len; ++c) {
+        V p, p_err;
+        two_product_wide(io.load(y + c * stride, T(0)), io.load(dy + c * stride, T(0)) * up, p,
+                         p_err);
+        accumulate(s_hi, s_lo, p);
+        s_lo = s_lo + p_err;
     }
     const V s = s_hi + s_lo;
     for (std::size_t c = 0; c < len; ++c) {
-        const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
-        io.store(dx + c * stride, log ? detail::fnma(math::exp(v), s, g) : v * (g - s));
+        const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
+        io.store(dx + c * stride, (v * (g - s)) * down);
     }
 }
 
@@ -576,18 +622,19 @@ void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, s
                                      stride, 1, log);
 }
 
-/// Compensated <y, dy> (log = false) or sum of dy (log = true) over a contiguous row.
+/// Compensated <y, dy up> (log = false) or sum of dy (log = true) over a contiguous row.
 template <class Arch, class T>
-T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log) noexcept {
+T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
     B h0(T(0)), l0(T(0)), h1(T(0)), l1(T(0));
-    const auto add = [log](B& h, B& l, const B& v, const B& g) XACT_LAMBDA_INLINE {
+    const B U(up);
+    const auto add = [log, U](B& h, B& l, const B& v, const B& g) XACT_LAMBDA_INLINE {
         if (log) {
             accumulate(h, l, g);
         } else {
             B p, p_err;
-            two_product(v, g, p, p_err);
+            two_product_wide(v, g * U, p, p_err);
             accumulate(h, l, p);
             l = l + p_err;
         }
@@ -612,18 +659,35 @@ T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log) noexcept {
     return s_hi;
 }
 
+/// max |x[i]| over a contiguous row (NaN: not greater).
+template <class Arch, class T>
+T row_abs_max(const T* x, std::size_t n) noexcept {
+    T m = T(0);
+    for (std::size_t i = 0; i < n; ++i) m = std::abs(x[i]) > m ? std::abs(x[i]) : m;
+    return m;
+}
+
 template <class Arch, class T>
 void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool log) noexcept {
     using B = xsimd::batch<T, Arch>;
-    const B s(row_backward_sum<Arch>(y, dy, n, log));
+    const T s0 = row_backward_sum<Arch>(y, dy, n, log);
+    const B s(s0);
     if (log) {
-        map2<Arch>(y, dy, dx, n, [s](const B& v, const B& g) XACT_LAMBDA_INLINE {
-            return detail::fnma(math::exp(v), s, g);
-        });
-    } else {
         map2<Arch>(y, dy, dx, n,
-                   [s](const B& v, const B& g) XACT_LAMBDA_INLINE { return v * (g - s); });
+                   [s](const B& v, const B& g) XACT_LAMBDA_INLINE { return g - exp_times(v, s); });
+        return;
     }
+    using BS = backward_scale<T>;
+    if (std::abs(s0) < BS::s_limit && row_abs_max<Arch>(dy, n) < BS::g_limit) {
+        // A row of tiny products (rare): again with dy scaled (backward_scale).
+        const B s2(row_backward_sum<Arch>(y, dy, n, false, BS::up)), up(BS::up), down(BS::down);
+        map2<Arch>(y, dy, dx, n, [s2, up, down](const B& v, const B& g) XACT_LAMBDA_INLINE {
+            return (v * (g * up - s2)) * down;
+        });
+        return;
+    }
+    map2<Arch>(y, dy, dx, n,
+               [s](const B& v, const B& g) XACT_LAMBDA_INLINE { return v * (g - s); });
 }
 
 // ---------------------------------------------------------------- entry points
