@@ -1336,3 +1336,105 @@ TEMPLATE_TEST_CASE("loss backward: dloss of another arithmetic type converts to 
     xact::cross_entropy_backward(x, &y, b, extents{1, 3, 1}, {}, T(2));
     CHECK(xact_test::bitwise_equal(a, b, 3));
 }
+
+// Found by the fuzzer (fuzz/README.md): products at the ends of the range. mse_loss_backward
+// formed 2 dloss first (overflow), lost the low parts of its products near and below FLT_MIN,
+// and its exact difference x - t overflowed inside TwoSum near DBL_MAX; mse_loss squared
+// through Dekker's product, which overflows and rounds twice at the ends of the range (no FMA).
+TEMPLATE_TEST_CASE("elementwise losses at the ends of the exponent range", "[loss]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    const std::size_t w = simd_width<T>;
+    // (x, t, dout) triples; every one is run at each position of a vector (body and tail).
+    struct triple {
+        T x, t, g;
+    };
+    const T big = L::max() / T(2) * T(1.0000001), m = L::min();
+    const std::vector<triple> cases = {
+        {T(0.0234375), L::denorm_min(), -big},   // 2 dout overflows, the gradient does not
+        {L::max() / T(2), L::max(), T(1e-30)},   // x - t near -max/2: TwoSum's s - x overflows
+        {T(2.5e-42f), T(-2.2467e-36f), T(-1)},   // gradient just above FLT_MIN
+        {m * T(3), m * T(-1.5), T(0.75)},        // gradient near the smallest normal
+        {m * T(0.7), -m * T(0.2), T(-1.25)},     // a subnormal gradient
+        {std::sqrt(L::max()) * T(0.999), T(-75.6), T(1)}, // square just below overflow
+        {std::sqrt(m) * T(0.61), T(0), T(1)},    // subnormal square
+        {std::sqrt(L::denorm_min()) * T(2.1), std::sqrt(L::denorm_min()) * T(-1.3), T(3)},
+    };
+    const std::size_t n = cases.size() * w + 3;
+    std::vector<T> x(n), t(n), g(n), out(n), dx(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const triple& c = cases[i % cases.size()];
+        x[i] = c.x;
+        t[i] = c.t;
+        g[i] = c.g;
+    }
+    xact::mse_loss(x.data(), t.data(), out.data(), n);
+    xact::mse_loss_backward(x.data(), t.data(), g.data(), dx.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const R d = static_cast<R>(x[i]) - static_cast<R>(t[i]);
+        INFO("x = " << x[i] << ", t = " << t[i] << ", dout = " << g[i]);
+        CHECK(rel_ulps(out[i], d * d) <= 1);
+        CHECK(rel_ulps(dx[i], R(2) * static_cast<R>(g[i]) * d) <= 1);
+    }
+    // The reduced forms with dloss: sum (k = dloss) and mean over n (k = dloss / n).
+    for (const reduction r : {reduction::sum, reduction::mean}) {
+        for (const T dloss : {-big, T(1), T(-1e-20)}) {
+            xact::mse_loss_backward(x.data(), t.data(), dx.data(), n, r, dloss);
+            for (std::size_t i = 0; i < n; ++i) {
+                const R d = static_cast<R>(x[i]) - static_cast<R>(t[i]);
+                const R k = static_cast<R>(dloss) /
+                            (r == reduction::mean ? static_cast<R>(static_cast<double>(n)) : R(1));
+                INFO("x = " << x[i] << ", t = " << t[i] << ", dloss = " << dloss);
+                CHECK(rel_ulps(dx[i], R(2) * k * d) <= 1);
+            }
+        }
+    }
+}
+
+// Found by the fuzzer: the gradient of cross-entropy lost softmax_j where it underflows
+// before the scaling by dloss (logits [104, -0.625], dloss 1024), and the loss of a double
+// row whose terms are each below denorm_min lost them (here 4.4 denorm_min).
+TEMPLATE_TEST_CASE("cross_entropy: terms below the subnormal range still count", "[loss]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    // Gradient: [hi, lo] with target 0 and dloss = 2^p: dlogits[1] = 2^p e^(lo - hi) / S.
+    const T hi = f32 ? T(104) : T(745), lo = T(-0.625);
+    const T dloss = f32 ? T(1024) : T(0x1p40);
+    for (const extents& e : {extents{1, 2, 1}, extents{1, 2, 3}}) {
+        std::vector<T> x(2 * e.inner), dx(2 * e.inner);
+        for (std::size_t j = 0; j < e.inner; ++j) {
+            x[j] = hi;
+            x[e.inner + j] = lo;
+        }
+        const std::vector<std::int64_t> y(e.inner, 0);
+        xact::cross_entropy_options o;
+        o.red = reduction::sum;
+        xact::cross_entropy_backward(x.data(), y.data(), dx.data(), e, o, dloss);
+        const R s = rm::exp(static_cast<R>(lo) - static_cast<R>(hi));
+        const R want = static_cast<R>(dloss) * s / (1 + s);
+        for (std::size_t j = 0; j < e.inner; ++j) {
+            INFO("inner = " << e.inner << ", got " << dx[e.inner + j]);
+            CHECK(rel_ulps(dx[e.inner + j], want) <= 4);
+            CHECK(rel_ulps(dx[j], -static_cast<R>(dloss) * s / (1 + s)) <= 4);
+        }
+    }
+    // Loss: one logit 0 (the target) and 64 logits whose terms e^x are each below denorm_min
+    // but sum to several denorm_min.
+    const std::size_t C = 65;
+    std::vector<T> x(C);
+    x[0] = T(0);
+    R sum = 0;
+    for (std::size_t j = 1; j < C; ++j) {
+        x[j] = f32 ? T(-104.5) - T(0.01) * T(j) : T(-745.5) - T(0.01) * T(j);
+        sum += rm::exp(static_cast<R>(x[j]));
+    }
+    const std::int64_t y = 0;
+    T loss = 0;
+    xact::cross_entropy(x.data(), &y, &loss, extents{1, C, 1});
+    INFO("sum of the terms " << static_cast<double>(sum) << ", got " << loss);
+    CHECK(rel_ulps(loss, rm::log1p(sum)) <= 1);
+}

@@ -328,13 +328,73 @@ XACT_INLINE void map3(const T* a, const T* b, const T* c, T* out, std::size_t n,
 
 // ---------------------------------------------------------------- elementwise losses
 // Each op gives the loss of one element as a double-word (loss), rounded (value), and
-// k * dl/dx for k = kh + kl (grad). `factor` is the constant of the derivative.
+// k * dl/dx for k = kh + kl (grad; k without the factor 2 of mse, which grad applies where it
+// cannot overflow).
 
-/// x - t exactly as dh + dl (dl = 0 where dh is not finite).
+/// x - t exactly as dh + dl (dl = 0 where dh is not finite). Fast2Sum on the operands ordered
+/// by magnitude: unlike TwoSum, no intermediate overflows while the difference is finite
+/// (TwoSum's s - x does for x = DBL_MAX / 2, t = DBL_MAX).
 template <class V>
 XACT_INLINE dw<V> exact_diff(const V& x, const V& t) noexcept {
-    const dw<V> d = two_diff(x, t);
-    return {d.hi, detail::select(detail::abs(d.hi) < inf_of<V>(), d.lo, splat<V>(0))};
+    const V nt = splat<V>(0) - t;
+    const auto x_larger = detail::abs(x) >= detail::abs(t);
+    const V big = detail::select(x_larger, x, nt), small = detail::select(x_larger, nt, x);
+    const V s = big + small;
+    const V lo = (big - s) + small;
+    return {s, detail::select(detail::abs(s) < inf_of<V>(), lo, splat<V>(0))};
+}
+
+/// Powers of two that keep a product away from overflow and from the subnormal range (where
+/// the low parts of double-word products would be lost): see scaled_mul_dw and mse_op::value.
+template <class V>
+struct product_scaling {
+    using S = scalar_t<V>;
+    static constexpr bool f = std::is_same_v<S, float>;
+    // scaled_mul_dw: products below lo / above hi get one operand scaled by up / down.
+    static constexpr S lo = f ? S(0x1p-60) : S(0x1p-500), hi = f ? S(0x1p60) : S(0x1p500);
+    static constexpr S up = f ? S(0x1p64) : S(0x1p600), down = f ? S(0x1p-64) : S(0x1p-600);
+    // mse_op::value: |x - t| below sq_lo / above sq_hi is scaled by up / sq_down before squaring.
+    static constexpr S sq_lo = f ? S(0x1p-30) : S(0x1p-250), sq_hi = f ? S(0x1p30) : S(0x1p250);
+    static constexpr S sq_down = f ? S(0x1p-72) : S(0x1p-600);
+    static constexpr S sq_up_back = f ? S(0x1p72) : S(0x1p600); // applied twice
+};
+
+/// factor (kh + kl)(gh + gl), factor = 1 or 2, with about one rounding (mul_dw) also where the
+/// result is subnormal or near overflow, and where factor kh or kh gh alone would overflow: for
+/// |kh gh| below 2^-60 (2^-500 for double) the smaller operand is first scaled up by 2^64
+/// (2^600), above 2^60 (2^500) the larger one scaled down, and the result scaled back once.
+template <class V>
+XACT_INLINE V scaled_mul_dw(const V& kh, const V& kl, const V& gh, const V& gl,
+                            double factor) noexcept {
+    using P = product_scaling<V>;
+    const V one = splat<V>(1), up = splat<V>(P::up), down = splat<V>(P::down);
+    const V m = detail::abs(kh * gh);
+    const auto small = m<splat<V>(P::lo), big = m> splat<V>(P::hi); // NaN: neither
+    const auto k_smaller = detail::abs(kh) <= detail::abs(gh);
+    const V sk = detail::select(small, detail::select(k_smaller, up, one),
+                                detail::select(big, detail::select(k_smaller, one, down), one));
+    const V sg = detail::select(small, detail::select(k_smaller, one, up),
+                                detail::select(big, detail::select(k_smaller, down, one), one));
+    const V back = detail::select(small, down, detail::select(big, up, one)) * splat<V>(factor);
+    return mul_dw(kh * sk, kl * sk, gh * sg, gl * sg) * back;
+}
+
+/// The power of two 2^K by which a gradient factor k is divided (and the rest of the product
+/// multiplied) so that neither part leaves the normal range: K = exponent(k) + `offset`,
+/// clamped to [0, `max`]. k 2^-K then lies in [2^-offset, 2^(1-offset)) unless clamped.
+template <class V>
+struct k_scaling {
+    V down, up;
+    int_t<V> shift;
+};
+template <class V>
+XACT_INLINE k_scaling<V> k_scaling_of(const V& kh, int offset, int max) noexcept {
+    using I = int_t<V>;
+    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
+    const I e = (detail::as_int(detail::abs(kh)) >> (f32 ? 23 : 52)) - I(f32 ? 127 : 1023);
+    I K = e + I(offset);
+    K = detail::select(K < I(0), I(0), detail::select(K > I(max), I(max), K));
+    return {detail::pow2i<V>(I(0) - K), detail::pow2i<V>(K), K};
 }
 
 struct mse_op {
@@ -348,15 +408,30 @@ struct mse_op {
         const V lo = detail::fma(d.hi + d.hi, d.lo, pe);
         return {p, detail::select(p < inf_of<V>(), lo, splat<V>(0))};
     }
+    /// (x - t)^2 rounded once: where |x - t| is tiny (huge) it is scaled by a power of two
+    /// first, so that the low parts stay exact (and Dekker's product without FMA cannot
+    /// overflow), and the result scaled back.
     template <class V>
     XACT_INLINE static V value(const V& x, const V& t) noexcept {
-        const dw<V> l = loss(x, t);
-        return l.hi + l.lo;
+        using P = product_scaling<V>;
+        const dw<V> d = exact_diff(x, t);
+        const V a = detail::abs(d.hi), one = splat<V>(1);
+        const auto tiny = a<splat<V>(P::sq_lo), huge = a> splat<V>(P::sq_hi);
+        const V s =
+            detail::select(tiny, splat<V>(P::up), detail::select(huge, splat<V>(P::sq_down), one));
+        const V back = detail::select(tiny, splat<V>(P::down),
+                                      detail::select(huge, splat<V>(P::sq_up_back), one));
+        const V h = d.hi * s; // exact: no overflow, no underflow of a nonzero difference
+        V p, pe;
+        detail::two_product(h, h, p, pe);
+        const V lo = detail::fma(h + h, d.lo * s, pe);
+        const V v = detail::select(p < inf_of<V>(), p + lo, p);
+        return (v * back) * back; // the first product is exact, the second rounds once
     }
     template <class V>
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
         const dw<V> d = exact_diff(x, t);
-        return mul_dw(kh, kl, d.hi, d.lo);
+        return scaled_mul_dw(kh, kl, d.hi, d.lo, factor);
     }
 };
 
@@ -378,7 +453,7 @@ struct mae_op {
         const V zero = splat<V>(0);
         const V sgn = detail::select(
             d > zero, splat<V>(1), detail::select(d < zero, splat<V>(-1), detail::nan_or(d, zero)));
-        return mul_dw(kh, kl, sgn, zero);
+        return scaled_mul_dw(kh, kl, sgn, zero, factor);
     }
 };
 
@@ -405,10 +480,26 @@ struct bce_op {
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
         // sigmoid(x) - t, with sigmoid(x) = 1 - sigmoid(-x) for x > 0: the small sigmoid
         // stays exact in both tails (sigmoid(30) - 1 = -9.4e-14, not 0).
-        const V zero = splat<V>(0);
-        const V s = xact::sigmoid{}(zero - detail::abs(x));
-        const V g = detail::select(x > zero, (splat<V>(1) - t) - s, s - t);
-        return mul_dw(kh, kl, g, zero);
+        // The gradient is formed as (k 2^-K)(g 2^K), K = exponent(k) + 64 (float) or + 512
+        // (double), within [0, 126] / [0, 1022] (k_scaling): in the far tail sigmoid(-|x|) = e^-|x|
+        // (within u) is then taken as e^-|x| 2^K, which stays exact where e^-|x| alone is subnormal
+        // or 0 but k e^-|x| is not (x = -745, k = 1.8e212).
+        using S = scalar_t<V>;
+        using I = int_t<V>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        const V zero = splat<V>(0), one = splat<V>(1);
+        const k_scaling<V> ks = k_scaling_of(kh, f32 ? 64 : 512, f32 ? 126 : 1022);
+        const V up = ks.up, down = ks.down;
+        const I shift = ks.shift;
+        const V z = zero - detail::abs(x);
+        const auto tail = z < splat<V>(f32 ? -30.0 : -40.0);
+        const auto e = math::detail::exp_parts_of<V, true, true>(detail::select(tail, z, zero));
+        const I lim(f32 ? 250 : 2000);
+        const I n = e.n + shift;
+        const V s_tail = detail::scale2(e.hi, detail::select(n < -lim, -lim, n));
+        const V s = detail::select(tail, s_tail, xact::sigmoid{}(z)*up);
+        const V g = detail::select(x > zero, (one - t) * up - s, s - t * up);
+        return scaled_mul_dw(kh * down, kl * down, g, zero, factor);
     }
 };
 
@@ -494,7 +585,7 @@ void loss_backward_arch(const char* fn, const T* x, const T* t, T* dx, std::size
     check_exact_alias(fn, x, dx, n, "dx partially overlaps x (only dx == x is allowed)");
     check_exact_alias(fn, t, dx, n, "dx partially overlaps target (only dx == target is allowed)");
     if (n == 0) return;
-    const scale<T> k = scale_of(dloss, Op::factor, r == reduction::mean ? n : 1);
+    const scale<T> k = scale_of(dloss, 1.0, r == reduction::mean ? n : 1); // Op::grad: factor
     map2<Arch>(x, t, dx, n, [k](const auto& a, const auto& b) XACT_LAMBDA_INLINE {
         using V = std::decay_t<decltype(a)>;
         return Op::grad(a, b, V(k.hi), V(k.lo));
@@ -510,11 +601,11 @@ void loss_backward_each_arch(const char* fn, const T* x, const T* t, const T* do
     check_exact_alias(fn, x, dx, n, "dx partially overlaps x (only dx == x is allowed)");
     check_exact_alias(fn, t, dx, n, "dx partially overlaps target (only dx == target is allowed)");
     check_exact_alias(fn, dout, dx, n, "dx partially overlaps dout (only dx == dout is allowed)");
-    map3<Arch>(
-        x, t, dout, dx, n, [](const auto& a, const auto& b, const auto& g) XACT_LAMBDA_INLINE {
-            using V = std::decay_t<decltype(a)>;
-            return Op::grad(a, b, splat<V>(Op::factor) * g, splat<V>(0)); // factor * g is exact
-        });
+    map3<Arch>(x, t, dout, dx, n,
+               [](const auto& a, const auto& b, const auto& g) XACT_LAMBDA_INLINE {
+                   using V = std::decay_t<decltype(a)>;
+                   return Op::grad(a, b, g, splat<V>(0)); // Op::grad applies the factor
+               });
 }
 
 // ---------------------------------------------------------------- cross-entropy
@@ -592,11 +683,26 @@ XACT_INLINE dw<V> ce_shift(const V& x, const V& m) noexcept {
 
 /// e^(dh + dl), |dl| <= ulp(dh): e^dh = (hi + lo) 2^n with e^dl ~ 1 + dl folded into the low
 /// part, so the result is rounded about once.
+/// The result is 2^shift times larger (exactly), which keeps results of e^(dh + dl) below the
+/// subnormal range (shift <= 64 float, 512 double).
 template <class V>
-XACT_INLINE V ce_exp(const dw<V>& d) noexcept {
-    const auto p = math::detail::exp_parts_of(d.hi);
-    return detail::scale2(p.hi + detail::fma(p.hi, d.lo, p.lo), p.n);
+XACT_INLINE V ce_exp(const dw<V>& d, const int_t<V>& shift = int_t<V>(0)) noexcept {
+    using I = int_t<V>;
+    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
+    const auto p = math::detail::exp_parts_of<V, false, true>(d.hi);
+    const I lim(f32 ? 250 : 2000), n = p.n + shift;
+    return detail::scale2(p.hi + detail::fma(p.hi, d.lo, p.lo), detail::select(n < -lim, -lim, n));
 }
+
+/// The sum S' of a row's non-maximal terms (ce_stats) is accumulated 2^64 (float) or 2^512
+/// (double) times larger: terms below the subnormal range still count (a double row whose
+/// terms are each below denorm_min, but sum to 4.4 denorm_min).
+template <class V>
+struct ce_sum_scale {
+    static constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
+    static constexpr int bits = f32 ? 64 : 512;
+    static constexpr scalar_t<V> down = f32 ? scalar_t<V>(0x1p-64) : scalar_t<V>(0x1p-512);
+};
 
 /// Per-row sums (per lane of V): the maxima count K (terms with x_j == m, each exactly 1),
 /// S' = sum of the other e^(x_j - m), Z = sum (m - x_j) (label smoothing, class targets),
@@ -631,7 +737,8 @@ XACT_INLINE void ce_accumulate(ce_stats<V>& st, const V& x, const V& p, const V&
     const dw<V> d = ce_shift(x, m);
     const auto top = d.hi == zero; // a maximum: e^0 = 1 exactly, counted in K
     st.K = st.K + keep_lanes(keep, detail::select(top, splat<V>(1), zero));
-    st.S.add(keep_lanes(keep, detail::select(top, zero, ce_exp(d))));
+    st.S.add(
+        keep_lanes(keep, detail::select(top, zero, ce_exp(d, int_t<V>(ce_sum_scale<V>::bits)))));
     if constexpr (prob) {
         const V q = smooth ? fma_prod(p, a, b) : p;
         st.Q.add(keep_lanes(keep, q));
@@ -648,15 +755,18 @@ XACT_INLINE void ce_accumulate(ce_stats<V>& st, const V& x, const V& p, const V&
 /// The row's sum of exponentials, K + S', as a compensated value.
 template <class V>
 XACT_INLINE compensated<V> ce_total(const ce_stats<V>& st) noexcept {
-    const dw<V> t = two_sum(st.K, st.S.s);
-    return {t.hi, t.lo + st.S.c};
+    const V down = splat<V>(ce_sum_scale<V>::down); // S' back to scale (ce_sum_scale)
+    const dw<V> t = two_sum(st.K, st.S.s * down);
+    return {t.hi, t.lo + st.S.c * down};
 }
 
 /// L = log(K + S') = log1p((K - 1) + S'): full precision when S' is tiny (K = 1).
 template <class V>
 XACT_INLINE V ce_log_sum(const ce_stats<V>& st) noexcept {
-    const dw<V> t = two_sum(st.K - splat<V>(1), st.S.s); // K - 1 is a small integer: exact
-    return math::detail::log1p_core(t.hi, t.lo + st.S.c);
+    const V down = splat<V>(ce_sum_scale<V>::down); // S' back to scale (ce_sum_scale)
+    // K - 1 is a small integer: exact
+    const dw<V> t = two_sum(st.K - splat<V>(1), st.S.s * down);
+    return math::detail::log1p_core(t.hi, t.lo + st.S.c * down);
 }
 
 /// The row loss as hi + lo, class-index target with logit xy: L + (1 - eps)(m - xy) +
@@ -714,16 +824,55 @@ XACT_INLINE V ce_grad(const V& e, const V& q, const V& Q, const compensated<V>& 
     const V zero = splat<V>(0);
     V th, tl;
     detail::two_product(q, S.s, th, tl);
-    tl = detail::select(detail::abs(th) < splat<V>(0x1p60), detail::fma(q, S.c, tl), zero);
+    // Without FMA, Dekker's splitting of q or S overflows beyond these bounds (S can be 2^64 or
+    // 2^512 times the row sum: ce_gscale).
+    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
+    tl = detail::select(detail::abs(th) < splat<V>(f32 ? 0x1p100 : 0x1p900),
+                        detail::fma(q, S.c, tl), zero);
     const V num = fma_prod(Q, e, zero - th) - tl;
     return fma_prod(num, inv.hi, num * inv.lo);
 }
 
-/// e^(x - m) for the gradient: exactly 1 at a maximum.
+/// The gradient k u of cross-entropy, u = Q e^(x_j - m) / S - q_j, is formed as (k 2^-s)(u 2^s)
+/// with s = exponent(k) + 64 (float) or + 512 (double), within [0, 100] / [0, 900]
+/// (k_scaling): e^(x_j - m) alone may underflow where k e^(x_j - m) does not (logits
+/// [104, -0.625], k = 1024), and q_j S keeps its low part for subnormal targets q_j. u 2^s takes
+/// e^(x_j - m) 2^s (ce_exp_scaled) and the row sum S 2^s in its numerator.
 template <class V>
-XACT_INLINE V ce_exp_of(const V& x, const V& m) noexcept {
+struct ce_gscale {
+    V kh, kl, up; // k 2^-s (hi + lo) and 2^s
+    int_t<V> s;
+};
+template <class V>
+XACT_INLINE ce_gscale<V> ce_gscale_of(const V& kh, const V& kl) noexcept {
+    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
+    // K <= 100 (900): S 2^K stays finite for rows of up to 2^27 (2^123) classes.
+    const k_scaling<V> ks = k_scaling_of(kh, f32 ? 64 : 512, f32 ? 100 : 900);
+    return {kh * ks.down, kl * ks.down, ks.up, ks.shift};
+}
+
+/// e^(x - m) 2^s (exactly 2^s at a maximum), rounded about once (ce_exp), also where
+/// e^(x - m) alone would be subnormal or 0.
+template <class V>
+XACT_INLINE V ce_exp_scaled(const V& x, const V& m, const ce_gscale<V>& g) noexcept {
+    using I = int_t<V>;
+    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
     const dw<V> d = ce_shift(x, m);
-    return detail::select(d.hi == splat<V>(0), splat<V>(1), ce_exp(d));
+    const auto p = math::detail::exp_parts_of<V, false, true>(d.hi);
+    const I lim(f32 ? 250 : 2000);
+    I n = p.n + g.s;
+    n = detail::select(n < -lim, -lim, n);
+    const V e = detail::scale2(p.hi + detail::fma(p.hi, d.lo, p.lo), n);
+    return detail::select(d.hi == splat<V>(0), g.up, e);
+}
+
+/// The row sum S 2^s for the numerator of u 2^s, formed from the scaled sum of the
+/// non-maximal terms (ce_sum_scale) so that terms below the subnormal range still count.
+template <class V>
+XACT_INLINE compensated<V> ce_total_scaled(const ce_stats<V>& st, const V& up) noexcept {
+    const V f = up * splat<V>(ce_sum_scale<V>::down); // 2^(s - 64) or 2^(s - 512): normal
+    const dw<V> t = two_sum(st.K * up, st.S.s * f);
+    return {t.hi, t.lo + st.S.c * f};
 }
 
 /// max_j x[j] of a contiguous row (NaN entries skipped: they make the row NaN later).
@@ -917,14 +1066,17 @@ void ce_backward(const ce_setup<T>& cs, const T* x, const Tgt* target, const T* 
             const compensated<T> S = ce_total(st);
             const dw<T> inv = ce_inverse(S);
             const T Q = prob ? st.Q.s + st.Q.c : T(1);
-            const T kh = dout ? dout[o] : k.hi, kl = dout ? T(0) : k.lo;
-            const B M(m), KH(kh), KL(kl), SV(Q);
+            const ce_gscale<T> gs =
+                ce_gscale_of(dout ? dout[o] : k.hi, dout ? T(0) : k.lo); // see ce_gscale
+            const B M(m), SV(Q);
+            const ce_gscale<B> GS{B(gs.kh), B(gs.kl), B(gs.up), detail::int_t<B>(gs.s)};
             const dw<B> INV{B(inv.hi), B(inv.lo)};
-            const compensated<B> SB{B(S.s), B(S.c)};
+            const compensated<T> Sn = ce_total_scaled(st, gs.up);
+            const compensated<B> SB{B(Sn.s), B(Sn.c)};
             const auto grad = [&](const B& xv, const B& pv) XACT_LAMBDA_INLINE {
                 const B q = prob ? (cs.smooth ? fma_prod(pv, A, Bq) : pv) : Bq;
-                const B u = ce_grad(ce_exp_of(xv, M), q, SV, SB, INV);
-                return mul_dw(KH, KL, u, zero);
+                const B u = ce_grad(ce_exp_scaled(xv, M, GS), q, SV, SB, INV);
+                return mul_dw(GS.kh, GS.kl, u, zero);
             };
             std::size_t j = 0;
             for (; j + W <= C; j += W) {
@@ -939,8 +1091,8 @@ void ce_backward(const ce_setup<T>& cs, const T* x, const Tgt* target, const T* 
                 store_part<Arch>(dr + j, grad(load_part<Arch>(xr + j, r), pv), r);
             }
             if constexpr (!prob) { // the target's weight is qy, not b
-                const T u = ce_grad(ce_exp_of(xy, m), cs.qy, T(1), S, inv);
-                dr[y] = mul_dw(kh, kl, u, T(0));
+                const T u = ce_grad(ce_exp_scaled(xy, m, gs), cs.qy, T(1), Sn, inv);
+                dr[y] = mul_dw(gs.kh, gs.kl, u, T(0));
             }
         }
         return;
@@ -984,32 +1136,35 @@ void ce_backward(const ce_setup<T>& cs, const T* x, const Tgt* target, const T* 
             const compensated<B> S = ce_total(st);
             const dw<B> inv = ce_inverse(S);
             const B Q = prob ? st.Q.s + st.Q.c : one;
-            const B KH = dout ? load_part<Arch>(dout + o * inner + j0, r) : B(k.hi);
-            const B KL = dout ? zero : B(k.lo);
+            const ce_gscale<B> GS = ce_gscale_of(
+                dout ? load_part<Arch>(dout + o * inner + j0, r) : B(k.hi), dout ? zero : B(k.lo));
+            const compensated<B> Sn = ce_total_scaled(st, GS.up);
             for (std::size_t c = 0; c < C; ++c) {
                 B q = Bq;
                 if constexpr (prob) {
                     const B pv = load_part<Arch>(target + base + c * inner, r);
                     q = cs.smooth ? fma_prod(pv, A, Bq) : pv;
                 }
-                const B u = ce_grad(ce_exp_of(load_part<Arch>(xb + c * inner, r), M), q, Q, S, inv);
+                const B u = ce_grad(ce_exp_scaled(load_part<Arch>(xb + c * inner, r), M, GS), q, Q,
+                                    Sn, inv);
                 store_part<Arch>(db + c * inner,
-                                 detail::select(keep, mul_dw(KH, KL, u, zero), zero), r);
+                                 detail::select(keep, mul_dw(GS.kh, GS.kl, u, zero), zero), r);
             }
             if constexpr (!prob) {
                 alignas(64) T mb[W], sb[W], cb[W], ib[W], ilb[W], khb[W], klb[W];
                 detail::store(mb, M);
-                detail::store(sb, S.s);
-                detail::store(cb, S.c);
+                detail::store(sb, Sn.s);
+                detail::store(cb, Sn.c);
                 detail::store(ib, inv.hi);
                 detail::store(ilb, inv.lo);
-                detail::store(khb, KH);
-                detail::store(klb, KL);
+                detail::store(khb, GS.kh * GS.up); // k again (exact)
+                detail::store(klb, GS.kl * GS.up);
                 for (std::size_t l = 0; l < r; ++l) {
                     if (keepb[l] == T(0)) continue;
-                    const T u = ce_grad(ce_exp_of(xy[l], mb[l]), cs.qy, T(1),
+                    const ce_gscale<T> gs = ce_gscale_of(khb[l], klb[l]);
+                    const T u = ce_grad(ce_exp_scaled(xy[l], mb[l], gs), cs.qy, T(1),
                                         compensated<T>{sb[l], cb[l]}, dw<T>{ib[l], ilb[l]});
-                    db[ys[l] * inner + l] = mul_dw(khb[l], klb[l], u, T(0));
+                    db[ys[l] * inner + l] = mul_dw(gs.kh, gs.kl, u, T(0));
                 }
             }
         }
