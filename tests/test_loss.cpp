@@ -1353,13 +1353,13 @@ TEMPLATE_TEST_CASE("elementwise losses at the ends of the exponent range", "[los
     };
     const T big = L::max() / T(2) * T(1.0000001), m = L::min();
     const std::vector<triple> cases = {
-        {T(0.0234375), L::denorm_min(), -big},   // 2 dout overflows, the gradient does not
-        {L::max() / T(2), L::max(), T(1e-30)},   // x - t near -max/2: TwoSum's s - x overflows
-        {T(2.5e-42f), T(-2.2467e-36f), T(-1)},   // gradient just above FLT_MIN
-        {m * T(3), m * T(-1.5), T(0.75)},        // gradient near the smallest normal
-        {m * T(0.7), -m * T(0.2), T(-1.25)},     // a subnormal gradient
+        {T(0.0234375), L::denorm_min(), -big}, // 2 dout overflows, the gradient does not
+        {L::max() / T(2), L::max(), T(1e-30)}, // x - t near -max/2: TwoSum's s - x overflows
+        {T(2.5e-42f), T(-2.2467e-36f), T(-1)}, // gradient just above FLT_MIN
+        {m * T(3), m * T(-1.5), T(0.75)},      // gradient near the smallest normal
+        {m * T(0.7), -m * T(0.2), T(-1.25)},   // a subnormal gradient
         {std::sqrt(L::max()) * T(0.999), T(-75.6), T(1)}, // square just below overflow
-        {std::sqrt(m) * T(0.61), T(0), T(1)},    // subnormal square
+        {std::sqrt(m) * T(0.61), T(0), T(1)},             // subnormal square
         {std::sqrt(L::denorm_min()) * T(2.1), std::sqrt(L::denorm_min()) * T(-1.3), T(3)},
     };
     const std::size_t n = cases.size() * w + 3;
