@@ -15,7 +15,8 @@
 //                                    CPU has (when the build has xact::dispatch), n = 16,
 //                                    4096, 262144
 //   fwd_mt1/<f>/f32/<n>, fwd_mt2/...: xact::parallel with 1 and 2 threads (relu, sigmoid,
-//                                    gelu; softmax_256x1000), memcpy_mt2/f32/16777216
+//                                    gelu; softmax_256x1000), memcpy_mt2/f32/16777216;
+//                                    fwd_omp2/...: the same chunks run by OpenMP (when found)
 //   fwd/mse_loss/f32/262144, fwd/cross_entropy_256x1000/f32/256000 (and bwd/): the losses
 //   fwd/softmax_256x1000/f32/256000 etc.: softmax and log_softmax (fwd, fwd_loop, fwd_eigen,
 //                                    bwd, bwd_loop) at 256 x 1000, 8 x 32768 and {8, 21, 4096}
@@ -60,6 +61,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <new>
@@ -847,6 +849,32 @@ void bm_parallel_softmax(benchmark::State& state, xact::extents e, unsigned thre
     set_counters<T>(state, n, 2 * n * sizeof(T));
 }
 
+#ifdef XACT_BENCH_HAVE_OPENMP
+/// The same chunks through an executor built on OpenMP (a `parallel for` over the chunk
+/// indices, `threads` threads): rows fwd_omp<threads>/<function>/f32/<n>, beside fwd_mt<t>, to
+/// compare xact's own pool with OpenMP's.
+template <class T, class C>
+void bm_openmp_forward(benchmark::State& state, std::size_t n, unsigned threads) {
+    xact::parallel p;
+    p.threads = threads;
+    p.executor = [threads](std::size_t count, const std::function<void(std::size_t)>& body) {
+        const auto c = static_cast<long long>(count);
+#pragma omp parallel for num_threads(static_cast <int>(threads)) schedule(dynamic, 1)
+        for (long long i = 0; i < c; ++i) body(static_cast<std::size_t>(i));
+    };
+    const C c{};
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    T* y = w.out.data();
+    for (auto _ : state) {
+        xact::forward(p, c.f, x, y, n);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+#endif
+
 /// memcpy split over two threads (std::thread per call: an upper bound of what two threads
 /// can copy), the reference for relu at 16 Mi.
 template <class T>
@@ -1194,10 +1222,13 @@ int main(int argc, char** argv) {
          {xact::extents{256, 1000, 1}, xact::extents{8, 32768, 1}, xact::extents{8, 21, 4096}})
         add_softmax<float>(e);
     add_softmax<double>(xact::extents{256, 1000, 1});
-    // Threads: 1 against 2 (issue #6).
+    // Threads: 1 against 2 (issue #6), at the usual sizes and around the serial threshold
+    // (2 * min_chunk: 32768 elements, 131072 for the piecewise-linear ones) to show the crossover.
+    const std::size_t mt_sizes[] = {
+        4096, 16384, 32768, 65536, 131072, 262144, std::size_t(16) << 20};
     for (const unsigned t : {1u, 2u}) {
         const std::string mt = "fwd_mt" + std::to_string(t) + "/";
-        for (const std::size_t n : sizes) {
+        for (const std::size_t n : mt_sizes) {
             add(mt + "relu/f32/" + std::to_string(n), n,
                 [n, t](benchmark::State& s) { bm_parallel_forward<float, case_relu>(s, n, t); });
             add(mt + "sigmoid/f32/" + std::to_string(n), n,
@@ -1211,6 +1242,14 @@ int main(int argc, char** argv) {
             bm_parallel_softmax<float>(s, xact::extents{256, 1000, 1}, t);
         });
     }
+#ifdef XACT_BENCH_HAVE_OPENMP
+    for (const std::size_t n : mt_sizes) {
+        add("fwd_omp2/relu/f32/" + std::to_string(n), n,
+            [n](benchmark::State& s) { bm_openmp_forward<float, case_relu>(s, n, 2); });
+        add("fwd_omp2/sigmoid/f32/" + std::to_string(n), n,
+            [n](benchmark::State& s) { bm_openmp_forward<float, case_sigmoid>(s, n, 2); });
+    }
+#endif
     add("memcpy_mt2/f32/16777216", std::size_t(16) << 20,
         [](benchmark::State& s) { bm_memcpy2<float>(s, std::size_t(16) << 20); });
     // Losses.

@@ -189,6 +189,21 @@ TEST_CASE("parallel: argument errors come first, executor exceptions propagate",
     // Small calls run serially: the executor is not called.
     xact::forward(p, xact::relu{}, x.data(), y.data(), 100);
     CHECK(calls == 1);
+    // The default thresholds (min_chunk = 0): serial below 2 * 16384 elements, below
+    // 2 * 65536 for the piecewise-linear functions (and hard_swish), split from there.
+    xact::parallel d;
+    d.executor = p.executor;
+    std::vector<float> big(140000, 0.5f), out(140000);
+    xact::forward(d, xact::sigmoid{}, big.data(), out.data(), 32767);
+    xact::forward(d, xact::relu{}, big.data(), out.data(), 131071);
+    xact::backward(d, xact::hard_swish{}, big.data(), big.data(), out.data(), 131071);
+    CHECK(calls == 1);
+    xact::forward(d, xact::sigmoid{}, big.data(), out.data(), 32768);
+    CHECK(calls == 2);
+    xact::forward(d, xact::relu{}, big.data(), out.data(), 131072);
+    CHECK(calls == 3);
+    xact::activation(xact::leaky_relu{}).forward(d, big.data(), out.data(), 131071);
+    CHECK(calls == 3);
 }
 
 TEST_CASE("parallel: concurrent callers share the pool safely", "[parallel]") {

@@ -35,6 +35,7 @@
 
 #include "algorithm.hpp"
 #include "extents.hpp"
+#include "functions/piecewise.hpp"
 #include "prelu.hpp"
 #include "softmax.hpp"
 
@@ -64,7 +65,8 @@ struct parallel {
     /// Threads to use, the caller's included; 0: std::thread::hardware_concurrency().
     unsigned threads = 0;
     /// Elements (softmax: rows times axis) below which a chunk is not split further; a call
-    /// of fewer than 2 * min_chunk runs serially. 0: the default, 16384.
+    /// of fewer than 2 * min_chunk runs serially. 0: the default, 16384 (65536 for the
+    /// piecewise-linear functions and hard_swish, which cost about a cycle per element).
     std::size_t min_chunk = 0;
     /// Optional: run `count` chunks on the caller's own pool; must call body(i) exactly once
     /// for each i < count before returning.
@@ -74,6 +76,18 @@ struct parallel {
 namespace detail {
 
 inline constexpr std::size_t parallel_default_min_chunk = 16384;
+/// The default for the cheapest functors: a split relu loses up to 65536 elements (measured,
+/// docs/parallel.md), wins from 262144.
+inline constexpr std::size_t parallel_cheap_min_chunk = 65536;
+
+/// The default min_chunk of the elementwise calls with functor F.
+template <class F>
+inline constexpr std::size_t elementwise_min_chunk =
+    std::is_same_v<F, identity> || std::is_same_v<F, relu> || std::is_same_v<F, relu6> ||
+            std::is_same_v<F, leaky_relu> || std::is_same_v<F, hardtanh> ||
+            std::is_same_v<F, hard_sigmoid> || std::is_same_v<F, hard_swish>
+        ? parallel_cheap_min_chunk
+        : parallel_default_min_chunk;
 inline constexpr std::size_t parallel_align = 64; // chunk starts: multiples of this
 
 /// std::thread::hardware_concurrency(), read once: glibc reads a /sys file for it (~5 us).
@@ -271,8 +285,9 @@ void parallel_run(const parallel& p, std::size_t count, const Body& body) {
 struct chunking {
     std::size_t length, count;
 };
-inline chunking parallel_chunks(const parallel& p, std::size_t n, std::size_t unit = 1) noexcept {
-    const std::size_t min_chunk = p.min_chunk != 0 ? p.min_chunk : parallel_default_min_chunk;
+inline chunking parallel_chunks(const parallel& p, std::size_t n, std::size_t unit = 1,
+                                std::size_t default_min = parallel_default_min_chunk) noexcept {
+    const std::size_t min_chunk = p.min_chunk != 0 ? p.min_chunk : default_min;
     const unsigned t = p.executor ? 8u : parallel_threads(p);
     if (n * unit < 2 * min_chunk || t <= 1) return {n, 1};
     // About 4 chunks per thread (some balance when threads are disturbed), none below
@@ -286,8 +301,9 @@ inline chunking parallel_chunks(const parallel& p, std::size_t n, std::size_t un
 
 /// Elementwise: body(begin, length) over the chunks of [0, n).
 template <class Body>
-void parallel_elements(const parallel& p, std::size_t n, const Body& body) {
-    const chunking c = parallel_chunks(p, n);
+void parallel_elements(const parallel& p, std::size_t n, const Body& body,
+                       std::size_t default_min = parallel_default_min_chunk) {
+    const chunking c = parallel_chunks(p, n, 1, default_min);
     if (c.count <= 1) return body(std::size_t(0), n);
     parallel_run(p, c.count, [&](std::size_t i) {
         const std::size_t b = i * c.length;
@@ -305,8 +321,9 @@ void forward(const parallel& p, const F& f, const T* x, T* y, std::size_t n) {
     detail::check_pointer(y, n, "xact::forward: y is null while n > 0");
     detail::check_alias(x, y, n, "xact::forward: y partially overlaps x (only y == x is allowed)");
     detail::check_functor(f);
-    detail::parallel_elements(p, n,
-                              [&](std::size_t b, std::size_t m) { forward(f, x + b, y + b, m); });
+    detail::parallel_elements(
+        p, n, [&](std::size_t b, std::size_t m) { forward(f, x + b, y + b, m); },
+        detail::elementwise_min_chunk<F>);
 }
 
 /// backward(f, x, dy, dx, n) spread over threads as p says; the same bits as the serial call.
@@ -322,7 +339,8 @@ void backward(const parallel& p, const F& f, const T* x, const T* dy, T* dx, std
                         "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
     detail::check_functor(f);
     detail::parallel_elements(
-        p, n, [&](std::size_t b, std::size_t m) { backward(f, x + b, dy + b, dx + b, m); });
+        p, n, [&](std::size_t b, std::size_t m) { backward(f, x + b, dy + b, dx + b, m); },
+        detail::elementwise_min_chunk<F>);
 }
 
 /// backward_from_output(f, y, dy, dx, n) spread over threads; the same bits as the serial call.
@@ -342,9 +360,10 @@ void backward_from_output(const parallel& p, const F& f, const T* y, const T* dy
         "xact::backward_from_output: dx partially overlaps dy (only dx == dy is allowed)");
     detail::check_functor(f);
     if constexpr (detail::has_check_from_output<F>::value) f.check_from_output();
-    detail::parallel_elements(p, n, [&](std::size_t b, std::size_t m) {
-        backward_from_output(f, y + b, dy + b, dx + b, m);
-    });
+    detail::parallel_elements(
+        p, n,
+        [&](std::size_t b, std::size_t m) { backward_from_output(f, y + b, dy + b, dx + b, m); },
+        detail::elementwise_min_chunk<F>);
 }
 
 /// Range forms of the three above: contiguous ranges of equal size.
