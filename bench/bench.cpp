@@ -815,12 +815,10 @@ void bm_dispatch_forward(benchmark::State& state, std::size_t n, std::string isa
 
 // ---------------------------------------------------------------- threads
 
-/// xact::forward with xact::parallel{threads}: rows fwd_mt<threads>/<function>/f32/<n>
-/// (softmax: fwd_mt<threads>/softmax_256x1000/f32/256000).
+/// xact::forward with the policy p: rows fwd_mt<threads>/<function>/f32/<n> (softmax:
+/// fwd_mt<threads>/softmax_256x1000/f32/256000) and fwd_omp2/... (an OpenMP executor).
 template <class T, class C>
-void bm_parallel_forward(benchmark::State& state, std::size_t n, unsigned threads) {
-    xact::parallel p;
-    p.threads = threads;
+void bm_parallel_forward(benchmark::State& state, std::size_t n, const xact::parallel& p) {
     const C c{};
     auto& w = get_workspace<T>(n);
     const T* x = w.x.data();
@@ -853,30 +851,21 @@ void bm_parallel_softmax(benchmark::State& state, xact::extents e, unsigned thre
 /// The same chunks through an executor built on OpenMP (a `parallel for` over the chunk
 /// indices, `threads` threads): rows fwd_omp<threads>/<function>/f32/<n>, beside fwd_mt<t>, to
 /// compare xact's own pool with OpenMP's.
-template <class T, class C>
-void bm_openmp_forward(benchmark::State& state, std::size_t n, unsigned threads) {
+inline xact::parallel openmp_policy(unsigned threads) {
     xact::parallel p;
     p.threads = threads;
     p.executor = [threads](std::size_t count, const std::function<void(std::size_t)>& body) {
         const auto c = static_cast<long long>(count);
-#pragma omp parallel for num_threads(static_cast <int>(threads)) schedule(dynamic, 1)
+        const int t = static_cast<int>(threads);
+#pragma omp parallel for num_threads(t) schedule(dynamic, 1)
         for (long long i = 0; i < c; ++i) body(static_cast<std::size_t>(i));
     };
-    const C c{};
-    auto& w = get_workspace<T>(n);
-    const T* x = w.x.data();
-    T* y = w.out.data();
-    for (auto _ : state) {
-        xact::forward(p, c.f, x, y, n);
-        benchmark::DoNotOptimize(y);
-        benchmark::ClobberMemory();
-    }
-    set_counters<T>(state, n, 2 * n * sizeof(T));
+    return p;
 }
 #endif
 
-/// memcpy split over two threads (std::thread per call: an upper bound of what two threads
-/// can copy), the reference for relu at 16 Mi.
+/// A copy split over two threads (identity through xact::parallel, chunked like the other
+/// rows), the reference for relu at 16 Mi.
 template <class T>
 void bm_memcpy2(benchmark::State& state, std::size_t n) {
     auto& w = get_workspace<T>(n);
@@ -1228,14 +1217,16 @@ int main(int argc, char** argv) {
         4096, 16384, 32768, 65536, 131072, 262144, std::size_t(16) << 20};
     for (const unsigned t : {1u, 2u}) {
         const std::string mt = "fwd_mt" + std::to_string(t) + "/";
+        xact::parallel p;
+        p.threads = t;
         for (const std::size_t n : mt_sizes) {
             add(mt + "relu/f32/" + std::to_string(n), n,
-                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_relu>(s, n, t); });
+                [n, p](benchmark::State& s) { bm_parallel_forward<float, case_relu>(s, n, p); });
             add(mt + "sigmoid/f32/" + std::to_string(n), n,
-                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_sigmoid>(s, n, t); });
+                [n, p](benchmark::State& s) { bm_parallel_forward<float, case_sigmoid>(s, n, p); });
 #ifdef XACT_BENCH_HAVE_GELU
             add(mt + "gelu/f32/" + std::to_string(n), n,
-                [n, t](benchmark::State& s) { bm_parallel_forward<float, case_gelu>(s, n, t); });
+                [n, p](benchmark::State& s) { bm_parallel_forward<float, case_gelu>(s, n, p); });
 #endif
         }
         add(mt + "softmax_256x1000/f32/256000", 256000, [t](benchmark::State& s) {
@@ -1244,10 +1235,12 @@ int main(int argc, char** argv) {
     }
 #ifdef XACT_BENCH_HAVE_OPENMP
     for (const std::size_t n : mt_sizes) {
-        add("fwd_omp2/relu/f32/" + std::to_string(n), n,
-            [n](benchmark::State& s) { bm_openmp_forward<float, case_relu>(s, n, 2); });
-        add("fwd_omp2/sigmoid/f32/" + std::to_string(n), n,
-            [n](benchmark::State& s) { bm_openmp_forward<float, case_sigmoid>(s, n, 2); });
+        add("fwd_omp2/relu/f32/" + std::to_string(n), n, [n](benchmark::State& s) {
+            bm_parallel_forward<float, case_relu>(s, n, openmp_policy(2));
+        });
+        add("fwd_omp2/sigmoid/f32/" + std::to_string(n), n, [n](benchmark::State& s) {
+            bm_parallel_forward<float, case_sigmoid>(s, n, openmp_policy(2));
+        });
     }
 #endif
     add("memcpy_mt2/f32/16777216", std::size_t(16) << 20,
