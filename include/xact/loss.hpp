@@ -368,14 +368,21 @@ XACT_INLINE V scaled_mul_dw(const V& kh, const V& kl, const V& gh, const V& gl,
                             double factor) noexcept {
     using P = product_scaling<V>;
     const V one = splat<V>(1), up = splat<V>(P::up), down = splat<V>(P::down);
+    const V f = splat<V>(factor);
     const V m = detail::abs(kh * gh);
     const auto small = m<splat<V>(P::lo), big = m> splat<V>(P::hi); // NaN: neither
     const auto k_smaller = detail::abs(kh) <= detail::abs(gh);
-    const V sk = detail::select(small, detail::select(k_smaller, up, one),
-                                detail::select(big, detail::select(k_smaller, one, down), one));
+    // Otherwise the factor goes into k where that is exact (|kh| <= 2^60 or 2^500 here), so
+    // that the low terms carry it as well (kh gl stays normal under FTZ where it was before),
+    // and into the final scaling only where k is huge.
+    const auto k_fold = detail::abs(kh) < splat<V>(P::hi);
+    const V sk = detail::select(
+        small, detail::select(k_smaller, up, one),
+        detail::select(big, detail::select(k_smaller, one, down), detail::select(k_fold, f, one)));
     const V sg = detail::select(small, detail::select(k_smaller, one, up),
                                 detail::select(big, detail::select(k_smaller, down, one), one));
-    const V back = detail::select(small, down, detail::select(big, up, one)) * splat<V>(factor);
+    const V back = detail::select(small, down * f,
+                                  detail::select(big, up * f, detail::select(k_fold, one, f)));
     return mul_dw(kh * sk, kl * sk, gh * sg, gl * sg) * back;
 }
 
