@@ -406,14 +406,20 @@ XACT_INLINE k_scaling<V> k_scaling_of(const V& kh, int offset, int max) noexcept
 
 struct mse_op {
     static constexpr double factor = 2;
+    /// ((x - t) s)^2 as a double-word (s: a power of two, 1 but for mse_tiny_op).
+    template <class V>
+    XACT_INLINE static dw<V> loss(const V& x, const V& t, const V& s) noexcept {
+        const dw<V> d = exact_diff(x, t);
+        const V h = d.hi * s, l = d.lo * s;
+        V p, pe;
+        detail::two_product(h, h, p, pe); // h^2 = p + pe exactly
+        // (h + l)^2 = p + (pe + 2 h l) + l^2, l^2 < u^2 h^2 left out.
+        const V lo = detail::fma(h + h, l, pe);
+        return {p, detail::select(p < inf_of<V>(), lo, splat<V>(0))};
+    }
     template <class V>
     XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
-        const dw<V> d = exact_diff(x, t);
-        V p, pe;
-        detail::two_product(d.hi, d.hi, p, pe); // dh^2 = p + pe exactly
-        // (dh + dl)^2 = p + (pe + 2 dh dl) + dl^2, dl^2 < u^2 dh^2 left out.
-        const V lo = detail::fma(d.hi + d.hi, d.lo, pe);
-        return {p, detail::select(p < inf_of<V>(), lo, splat<V>(0))};
+        return loss(x, t, splat<V>(1));
     }
     /// (x - t)^2 rounded once: where |x - t| is tiny (huge) it is scaled by a power of two
     /// first, so that the low parts stay exact (and Dekker's product without FMA cannot
@@ -439,6 +445,18 @@ struct mse_op {
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
         const dw<V> d = exact_diff(x, t);
         return scaled_mul_dw(kh, kl, d.hi, d.lo, factor);
+    }
+};
+
+/// mse's terms with x - t scaled by 2^64 (float) or 2^450 (double), squares 2^128 / 2^900
+/// times larger: a second pass for sums near or below the smallest normal (below 2^-90 or
+/// 2^-960), where the low parts of the products would be lost (1.7 ULP at 2.3e-38 without FMA).
+struct mse_tiny_op : mse_op {
+    template <class V>
+    static constexpr double scale = std::is_same_v<scalar_t<V>, float> ? 0x1p64 : 0x1p450;
+    template <class V>
+    XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
+        return mse_op::loss(x, t, splat<V>(scale<V>));
     }
 };
 
@@ -568,7 +586,17 @@ T loss_reduced_arch(const char* fn, const T* x, const T* t, std::size_t n, reduc
         loss_error(fn, "reduction must be mean or sum here (for reduction::none use the overload "
                        "with an output array)");
     const compensated<T> s = loss_sum<Arch, Op>(x, t, n);
-    return r == reduction::mean ? mean_value(s, n) : sum_value(s);
+    const T v = r == reduction::mean ? mean_value(s, n) : sum_value(s);
+    if constexpr (std::is_same_v<Op, mse_op>) {
+        constexpr bool f32 = std::is_same_v<T, float>;
+        if (v < T(f32 ? 0x1p-90 : 0x1p-960)) { // (false for NaN) a sum of tiny squares
+            const compensated<T> s2 = loss_sum<Arch, mse_tiny_op>(x, t, n);
+            const T v2 = r == reduction::mean ? mean_value(s2, n) : sum_value(s2);
+            const T down = T(1) / T(mse_tiny_op::scale<T>); // the first product is exact
+            return (v2 * down) * down;
+        }
+    }
+    return v;
 }
 
 template <class Arch, class Op, class T>
