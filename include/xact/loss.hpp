@@ -519,9 +519,7 @@ struct bce_op {
         const V z = zero - detail::abs(x);
         const auto tail = z < splat<V>(f32 ? -30.0 : -40.0);
         const auto e = math::detail::exp_parts_of<V, true, true>(detail::select(tail, z, zero));
-        const I lim(f32 ? 250 : 2000);
-        const I n = e.n + shift;
-        const V s_tail = detail::scale2(e.hi, detail::select(n < -lim, -lim, n));
+        const V s_tail = math::detail::scale2_clamped(e.hi, e.n + shift);
         const V s = detail::select(tail, s_tail, xact::sigmoid{}(z)*up);
         const V g = detail::select(x > zero, (one - t) * up - s, s - t * up);
         return scaled_mul_dw(kh * down, kl * down, g, zero, factor);
@@ -722,11 +720,8 @@ XACT_INLINE dw<V> ce_shift(const V& x, const V& m) noexcept {
 /// subnormal range (shift <= 64 float, 512 double).
 template <class V>
 XACT_INLINE V ce_exp(const dw<V>& d, const int_t<V>& shift = int_t<V>(0)) noexcept {
-    using I = int_t<V>;
-    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
     const auto p = math::detail::exp_parts_of<V, false, true>(d.hi);
-    const I lim(f32 ? 250 : 2000), n = p.n + shift;
-    return detail::scale2(p.hi + detail::fma(p.hi, d.lo, p.lo), detail::select(n < -lim, -lim, n));
+    return math::detail::scale2_clamped(p.hi + detail::fma(p.hi, d.lo, p.lo), p.n + shift);
 }
 
 /// The sum S' of a row's non-maximal terms (ce_stats) is accumulated 2^64 (float) or 2^512
@@ -890,15 +885,8 @@ XACT_INLINE ce_gscale<V> ce_gscale_of(const V& kh, const V& kl) noexcept {
 /// e^(x - m) alone would be subnormal or 0.
 template <class V>
 XACT_INLINE V ce_exp_scaled(const V& x, const V& m, const ce_gscale<V>& g) noexcept {
-    using I = int_t<V>;
-    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
     const dw<V> d = ce_shift(x, m);
-    const auto p = math::detail::exp_parts_of<V, false, true>(d.hi);
-    const I lim(f32 ? 250 : 2000);
-    I n = p.n + g.s;
-    n = detail::select(n < -lim, -lim, n);
-    const V e = detail::scale2(p.hi + detail::fma(p.hi, d.lo, p.lo), n);
-    return detail::select(d.hi == splat<V>(0), g.up, e);
+    return detail::select(d.hi == splat<V>(0), g.up, ce_exp(d, g.s));
 }
 
 /// The row sum S 2^s for the numerator of u 2^s, formed from the scaled sum of the

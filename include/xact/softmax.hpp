@@ -518,14 +518,13 @@ XACT_INLINE V exp_times(const V& v, const V& s) noexcept {
     const auto big = detail::abs(s) > V(S(1));
     const V sp = s * detail::select(big, V(S(f32 ? 0x1p-64 : 0x1p-512)), V(S(1)));
     const auto e = math::detail::exp_parts_of<V, false, true>(v);
-    const I K(f32 ? 64 : 512), lim(f32 ? 250 : 2000);
+    const I K(f32 ? 64 : 512);
     // K where |s| > 1, as an integer mask: the bits of |s| - 1 are positive exactly there.
-    I n = e.n + detail::select(detail::as_int(detail::abs(s) - V(S(1))) > I(0), K, I(0));
-    n = detail::select(n < -lim, -lim, detail::select(n > lim, lim, n));
+    const I n = e.n + detail::select(detail::as_int(detail::abs(s) - V(S(1))) > I(0), K, I(0));
     // No low term for infinite s: inf - inf would turn the limit into NaN.
     const V lo =
         detail::select(detail::abs(sp) < V(std::numeric_limits<S>::infinity()), e.lo * sp, V(S(0)));
-    return detail::scale2(detail::fma(e.hi, sp, lo), n);
+    return math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), n);
 }
 
 /// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,

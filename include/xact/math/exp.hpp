@@ -119,6 +119,14 @@ XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
     const T hi = r1 + t;
     return {hi, t - (hi - r1), p.n}; // hi - r1 is exact
 }
+/// m 2^n for callers of exp_parts_of<..., deep = true>, which may pass n beyond the reach of
+/// scale2: n is clamped to [-250, 250] (float) / [-2000, 2000] (double) first, where the
+/// result is already 0 or inf for every m those callers pass (|m| < 2^64 / 2^512 and > 2^-64).
+template <class T>
+XACT_INLINE T scale2_clamped(const T& m, const int_t<T>& n) noexcept {
+    const int_t<T> lim(std::is_same_v<scalar_t<T>, float> ? 250 : 2000);
+    return scale2(m, xact::detail::select(n < -lim, -lim, xact::detail::select(n > lim, lim, n)));
+}
 } // namespace detail
 
 /// e^x, max 1 ULP, subnormal results rounded once (not flushed); see the file comment.
