@@ -8,6 +8,7 @@
 #include "catch.hpp"
 #include "reference.hpp"
 
+#include <xact/algorithm.hpp>
 #include <xact/functions/piecewise.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -576,6 +577,17 @@ TEMPLATE_TEST_CASE("piecewise: special values, signed zeros and infinities", "[p
         // spec §1: ±inf gives the mathematical limit; 0 * (-inf) must not leak out as NaN.
         expect_bits(
             "leaky_relu{0}", [](auto v) { return xact::leaky_relu{0.0}(v); }, -inf, nz);
+        expect_bits(
+            "leaky_relu{-0}", [](auto v) { return xact::leaky_relu{-0.0}(v); }, -inf, pz);
+        // A slope that rounds to 0 only in T (float) takes the same care.
+        expect_bits(
+            "leaky_relu{1e-60}", [](auto v) { return xact::leaky_relu{1e-60}(v); }, -inf,
+            std::is_same_v<T, float> ? nz : -T(1e-60) * inf);
+        // The array call too (the slope is tested once per call there).
+        std::vector<T> x(37, T(-2)), y(37);
+        x[0] = x[20] = x[36] = -inf;
+        xact::forward(xact::leaky_relu{0.0}, x.data(), y.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) CHECK(same(y[i], nz));
     }
 
     SECTION("derivatives at the infinities are their limits") {

@@ -110,9 +110,11 @@ inline void prelu_fill_pattern(T* pat, std::size_t s_count, const T* alpha, std:
         std::memcpy(pat + len, pat, (s_count - len < len ? s_count - len : len) * sizeof(T));
 }
 
-/// y = leaky(x, slope) over the whole array, the slope of element i being pat[i mod S].
-template <class Arch, class T>
-void prelu_forward_tiled(const T* x, const T* pat, std::size_t S, T* y, std::size_t n) noexcept {
+/// y = op(x, slope) over the whole array, the slope of element i being pat[i mod S]; op is
+/// detail::leaky or, where no slope is 0, detail::leaky_nonzero.
+template <class Arch, class T, class Op>
+void prelu_forward_tiled(const T* x, const T* pat, std::size_t S, T* y, std::size_t n,
+                         Op op) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
     std::size_t i = 0;
@@ -123,30 +125,28 @@ void prelu_forward_tiled(const T* x, const T* pat, std::size_t S, T* y, std::siz
             const B x0 = detail::load<T, Arch>(x + i), x1 = detail::load<T, Arch>(x + i + W);
             const B x2 = detail::load<T, Arch>(x + i + 2 * W),
                     x3 = detail::load<T, Arch>(x + i + 3 * W);
-            detail::store(y + i, detail::leaky(x0, a0));
-            detail::store(y + i + W, detail::leaky(x1, a1));
-            detail::store(y + i + 2 * W, detail::leaky(x2, a2));
-            detail::store(y + i + 3 * W, detail::leaky(x3, a3));
+            detail::store(y + i, op(x0, a0));
+            detail::store(y + i + W, op(x1, a1));
+            detail::store(y + i + 2 * W, op(x2, a2));
+            detail::store(y + i + 3 * W, op(x3, a3));
         }
     } else {
         for (; i + S <= n; i += S) {
             for (std::size_t k = 0; k < S; k += W) {
                 const B xv = detail::load<T, Arch>(x + i + k);
-                detail::store(y + i + k, detail::leaky(xv, detail::load<T, Arch>(pat + k)));
+                detail::store(y + i + k, op(xv, detail::load<T, Arch>(pat + k)));
             }
         }
     }
     // Fewer than S elements left, starting at slot 0.
     std::size_t k = 0;
     for (; i + W <= n; i += W, k += W)
-        detail::store(y + i,
-                      detail::leaky(detail::load<T, Arch>(x + i), detail::load<T, Arch>(pat + k)));
+        detail::store(y + i, op(detail::load<T, Arch>(x + i), detail::load<T, Arch>(pat + k)));
     if (i < n) {
         const std::size_t r = n - i;
         alignas(64) T buf[W] = {};
         std::memcpy(buf, x + i, r * sizeof(T));
-        detail::store(buf,
-                      detail::leaky(detail::load<T, Arch>(buf), detail::load<T, Arch>(pat + k)));
+        detail::store(buf, op(detail::load<T, Arch>(buf), detail::load<T, Arch>(pat + k)));
         std::memcpy(y + i, buf, r * sizeof(T));
     }
 }
@@ -400,11 +400,19 @@ void prelu_forward_arch(const T* x, const T* alpha, std::size_t alpha_count, T* 
     const std::size_t n = check_prelu(x, alpha, alpha_count, y, e);
     if (n == 0) return;
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+    // Slopes of 0 need care at x = -inf (0 * -inf); without them one compare less per vector.
+    bool nonzero = true;
+    for (std::size_t c = 0; c < alpha_count; ++c) nonzero = nonzero && alpha[c] != T(0);
     if (alpha_count == 1) {
         const T a = alpha[0];
-        map1<Arch>(x, y, n, [a](const auto& v) XACT_LAMBDA_INLINE {
-            return detail::leaky(v, std::decay_t<decltype(v)>(a));
-        });
+        if (nonzero)
+            map1<Arch>(x, y, n, [a](const auto& v) XACT_LAMBDA_INLINE {
+                return detail::leaky_nonzero(v, std::decay_t<decltype(v)>(a));
+            });
+        else
+            map1<Arch>(x, y, n, [a](const auto& v) XACT_LAMBDA_INLINE {
+                return detail::leaky(v, std::decay_t<decltype(v)>(a));
+            });
         return;
     }
     const std::size_t S = prelu_tile_size<T, W>(e.axis * e.inner); // axis * inner <= n
@@ -413,7 +421,15 @@ void prelu_forward_arch(const T* x, const T* alpha, std::size_t alpha_count, T* 
         // with the slopes of a period of S elements (a multiple of that and of W).
         alignas(64) T pat[prelu_tile_cap<T>];
         prelu_fill_pattern(pat, S, alpha, e.axis, e.inner);
-        prelu_forward_tiled<Arch>(x, pat, S, y, n);
+        if (nonzero)
+            prelu_forward_tiled<Arch>(x, pat, S, y, n,
+                                      [](const auto& v, const auto& a) XACT_LAMBDA_INLINE {
+                                          return detail::leaky_nonzero(v, a);
+                                      });
+        else
+            prelu_forward_tiled<Arch>(x, pat, S, y, n,
+                                      [](const auto& v, const auto& a)
+                                          XACT_LAMBDA_INLINE { return detail::leaky(v, a); });
     } else if (e.inner == 1) {
         const auto op = [](const auto& v, const auto& a)
                             XACT_LAMBDA_INLINE { return detail::leaky(v, a); };
