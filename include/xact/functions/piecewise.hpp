@@ -35,6 +35,13 @@ XACT_INLINE T leaky(const T& x, const T& a) noexcept {
     return detail::select(x > T(0), x, detail::select(x == neg_inf, at_neg_inf, x * a));
 }
 
+/// l < x < h ? 1 : 0, NaN for NaN: 1 + 0 x is 1 for finite x and NaN for NaN, and infinite x
+/// lie outside (l <= h). Five vector operations where two selects and nan_or take six.
+template <class T>
+XACT_INLINE T step_between(const T& x, const T& l, const T& h) noexcept {
+    return detail::select((x <= l) | (x >= h), T(0), x * T(0) + T(1));
+}
+
 /// detail::leaky(x, a) where a != 0: a * x is then the limit at x = -inf too.
 template <class T>
 XACT_INLINE T leaky_nonzero(const T& x, const T& a) noexcept {
@@ -113,8 +120,7 @@ struct relu6 {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        const T inside = detail::select(x > T(0), detail::splat<T>(1), T(0));
-        return detail::nan_or(x, detail::select(x < detail::splat<T>(6), inside, T(0)));
+        return detail::step_between(x, T(0), detail::splat<T>(6));
     }
     /// From y = relu6(x): 0 < y < 6 ? 1 : 0.
     template <class T>
@@ -171,9 +177,7 @@ struct hardtanh {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        const T l = detail::splat<T>(lo), h = detail::splat<T>(hi);
-        const T inside = detail::select(x > l, detail::splat<T>(1), T(0));
-        return detail::nan_or(x, detail::select(x < h, inside, T(0)));
+        return detail::step_between(x, detail::splat<T>(lo), detail::splat<T>(hi));
     }
     /// From y = hardtanh(x): lo < y < hi ? 1 : 0.
     template <class T>
