@@ -35,11 +35,11 @@ XACT_INLINE T leaky(const T& x, const T& a) noexcept {
     return detail::select(x > T(0), x, detail::select(x == neg_inf, at_neg_inf, x * a));
 }
 
-/// l < x < h ? 1 : 0, NaN for NaN: 1 + 0 x is 1 for finite x and NaN for NaN, and infinite x
+/// l < x < h ? v : 0, NaN for NaN: v + 0 x is v for finite x and NaN for NaN, and infinite x
 /// lie outside (l <= h). Five vector operations where two selects and nan_or take six.
 template <class T>
-XACT_INLINE T step_between(const T& x, const T& l, const T& h) noexcept {
-    return detail::select((x <= l) | (x >= h), T(0), x * T(0) + T(1));
+XACT_INLINE T step_between(const T& x, const T& l, const T& h, const T& v = T(1)) noexcept {
+    return detail::select((x <= l) | (x >= h), T(0), x * T(0) + v);
 }
 
 /// detail::leaky(x, a) where a != 0: a * x is then the limit at x = -inf too.
@@ -208,9 +208,8 @@ struct hard_sigmoid {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        const T three = detail::splat<T>(3);
-        const T inside = detail::select(x > -three, detail::one_sixth<T>(), T(0));
-        return detail::nan_or(x, detail::select(x < three, inside, T(0)));
+        return detail::step_between(x, detail::splat<T>(-3), detail::splat<T>(3),
+                                    detail::one_sixth<T>());
     }
 };
 
