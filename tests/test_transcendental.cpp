@@ -1484,6 +1484,28 @@ TEMPLATE_TEST_CASE("transcendental: invalid parameters throw std::invalid_argume
     no_throw("elu{0}", xact::elu{0.0});
     no_throw("swish{0}", xact::swish{0.0});
     no_throw("swish{-2}", xact::swish{-2.0});
+    // Parameters finite in double but 0 or infinite once rounded to float: invalid for float
+    // arrays (softplus would divide by 0 or by infinity), fine for double ones.
+    const auto float_only_throw = [&](const char* what, const auto& f) {
+        if constexpr (std::is_same_v<T, float>)
+            all_throw(what, f);
+        else
+            no_throw(what, f);
+    };
+    float_only_throw("softplus{1e300}", xact::softplus{1e300});
+    float_only_throw("softplus{1e-50}", xact::softplus{1e-50});
+    float_only_throw("celu{1e300}", xact::celu{1e300});
+    float_only_throw("celu{-1e-50}", xact::celu{-1e-50});
+    float_only_throw("elu{-1e300}", xact::elu{-1e300});
+    float_only_throw("swish{1e300}", xact::swish{1e300});
+    no_throw("swish{1e-50}", xact::swish{1e-50}); // 0 in float: x / 2, as swish{0}
+    no_throw("elu{1e-50}", xact::elu{1e-50});
+    // The run-time activation reaches the same check.
+    const xact::activation a = xact::softplus{1e300};
+    if constexpr (std::is_same_v<T, float>)
+        CHECK_THROWS_AS(a.forward(x.data(), out.data(), x.size()), std::invalid_argument);
+    else
+        CHECK_NOTHROW(a.forward(x.data(), out.data(), x.size()));
 }
 
 TEMPLATE_TEST_CASE("transcendental: the references agree with finite differences",

@@ -47,10 +47,21 @@ struct has_derivative_from_output<
     F, T, std::void_t<decltype(std::declval<const F&>().derivative_from_output(std::declval<T>()))>>
     : std::true_type {};
 
-/// Validates a functor's parameters (its optional check() member).
-template <class F>
+template <class F, class T, class = void>
+struct has_check_for : std::false_type {};
+template <class F, class T>
+struct has_check_for<F, T, std::void_t<decltype(std::declval<const F&>().template check_for<T>())>>
+    : std::true_type {};
+
+/// Validates a functor's parameters: its optional check() member, then, for an array call on
+/// elements of type T, its optional check_for<T>() (parameters that must survive the rounding
+/// to T, such as softplus's β in float).
+template <class T = void, class F>
 inline void check_functor(const F& f) {
     if constexpr (has_check<F>::value) f.check();
+    if constexpr (!std::is_void_v<T>) {
+        if constexpr (has_check_for<F, T>::value) f.template check_for<T>();
+    }
 }
 
 // ---------------------------------------------------------------- argument checks
@@ -146,7 +157,7 @@ void forward_arch(const F& f, const T* x, T* y, std::size_t n) {
     check_pointer(x, n, "xact::forward: x is null while n > 0");
     check_pointer(y, n, "xact::forward: y is null while n > 0");
     check_alias(x, y, n, "xact::forward: y partially overlaps x (only y == x is allowed)");
-    check_functor(f);
+    check_functor<T>(f);
     map1<Arch>(x, y, n, [f](const auto& v) XACT_LAMBDA_INLINE { return f(v); });
 }
 
@@ -158,7 +169,7 @@ void backward_arch(const F& f, const T* x, const T* dy, T* dx, std::size_t n) {
     check_pointer(dx, n, "xact::backward: dx is null while n > 0");
     check_alias(x, dx, n, "xact::backward: dx partially overlaps x (only dx == x is allowed)");
     check_alias(dy, dx, n, "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
-    check_functor(f);
+    check_functor<T>(f);
     map2<Arch>(x, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
         return g * f.derivative(v);
     });
@@ -176,7 +187,7 @@ void backward_from_output_arch(const F& f, const T* y, const T* dy, T* dx, std::
                 "xact::backward_from_output: dx partially overlaps y (only dx == y is allowed)");
     check_alias(dy, dx, n,
                 "xact::backward_from_output: dx partially overlaps dy (only dx == dy is allowed)");
-    check_functor(f);
+    check_functor<T>(f);
     if constexpr (has_check_from_output<F>::value) f.check_from_output();
     map2<Arch>(y, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
         return g * f.derivative_from_output(v);

@@ -52,4 +52,12 @@ namespace xact::detail {
 #endif
 }
 
+/// For a functor's check_for<T>(): reports `what` unless the double parameter v, rounded to
+/// the element type T, is finite and (with nonzero) not 0.
+template <class T>
+inline void check_param_in(double v, bool nonzero, const char* what) {
+    const T t = static_cast<T>(v);
+    if (!(t - t == T(0)) || (nonzero && t == T(0))) invalid_argument(what);
+}
+
 } // namespace xact::detail

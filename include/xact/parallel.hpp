@@ -320,7 +320,7 @@ void forward(const parallel& p, const F& f, const T* x, T* y, std::size_t n) {
     detail::check_pointer(x, n, "xact::forward: x is null while n > 0");
     detail::check_pointer(y, n, "xact::forward: y is null while n > 0");
     detail::check_alias(x, y, n, "xact::forward: y partially overlaps x (only y == x is allowed)");
-    detail::check_functor(f);
+    detail::check_functor<T>(f);
     detail::parallel_elements(
         p, n, [&](std::size_t b, std::size_t m) { forward(f, x + b, y + b, m); },
         detail::elementwise_min_chunk<F>);
@@ -337,7 +337,7 @@ void backward(const parallel& p, const F& f, const T* x, const T* dy, T* dx, std
                         "xact::backward: dx partially overlaps x (only dx == x is allowed)");
     detail::check_alias(dy, dx, n,
                         "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
-    detail::check_functor(f);
+    detail::check_functor<T>(f);
     detail::parallel_elements(
         p, n, [&](std::size_t b, std::size_t m) { backward(f, x + b, dy + b, dx + b, m); },
         detail::elementwise_min_chunk<F>);
@@ -358,7 +358,7 @@ void backward_from_output(const parallel& p, const F& f, const T* y, const T* dy
     detail::check_alias(
         dy, dx, n,
         "xact::backward_from_output: dx partially overlaps dy (only dx == dy is allowed)");
-    detail::check_functor(f);
+    detail::check_functor<T>(f);
     if constexpr (detail::has_check_from_output<F>::value) f.check_from_output();
     detail::parallel_elements(
         p, n,

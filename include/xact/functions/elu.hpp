@@ -34,9 +34,13 @@ struct elu {
     XACT_INLINE T derivative_from_output(T y) const noexcept {
         return detail::select(y > T(0), detail::splat<T>(1), y + detail::splat<T>(alpha));
     }
-    /// α must be finite (checked once per array call).
+    /// α must be finite, also once rounded to the element type (checked once per array call).
     void check() const {
         if (!(alpha - alpha == 0.0)) detail::invalid_argument("elu::alpha must be finite");
+    }
+    template <class T>
+    void check_for() const {
+        detail::check_param_in<T>(alpha, false, "elu::alpha: overflows the element type");
     }
     /// Precondition of backward_from_output.
     void check_from_output() const {
@@ -148,10 +152,16 @@ struct celu {
         const T v = detail::scale2(e.hi + detail::fma(e.hi, z_lo, e.lo), e.n);
         return detail::select(x > T(0), detail::splat<T>(1), v);
     }
-    /// Parameters, checked once per array call: alpha finite and nonzero.
+    /// Parameters, checked once per array call: alpha finite and nonzero, also once rounded
+    /// to the element type.
     void check() const {
         if (!(alpha - alpha == 0.0) || alpha == 0.0)
             detail::invalid_argument("celu::alpha must be finite and nonzero");
+    }
+    template <class T>
+    void check_for() const {
+        detail::check_param_in<T>(alpha, true,
+                                  "celu::alpha: rounds to 0 or infinity in the element type");
     }
 };
 

@@ -238,9 +238,13 @@ struct swish {
         detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
         return slope<false>(bx, detail::logistic_of(bx, b_lo));
     }
-    /// β must be finite (checked once per array call).
+    /// β must be finite, also once rounded to the element type (checked once per array call).
     void check() const {
         if (!(beta - beta == 0.0)) detail::invalid_argument("swish::beta must be finite");
+    }
+    template <class T>
+    void check_for() const {
+        detail::check_param_in<T>(beta, false, "swish::beta: overflows the element type");
     }
 
   private:

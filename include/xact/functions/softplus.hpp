@@ -188,10 +188,16 @@ struct softplus {
         detail::scaled_input(x, b, detail::scalar_t<T>(beta) == 1, zh, zl);
         return detail::nan_or(x, detail::sigmoid2(zh, zl));
     }
-    /// Parameters, checked once per array call. For float, β must also lie in float's range.
+    /// Parameters, checked once per array call: β finite and > 0, also once rounded to the
+    /// element type (β = 1e300 or 1e-50 is no float).
     void check() const {
         if (!(std::isfinite(beta) && beta > 0.0))
             detail::invalid_argument("softplus::beta: must be finite and > 0");
+    }
+    template <class T>
+    void check_for() const {
+        detail::check_param_in<T>(beta, true,
+                                  "softplus::beta: rounds to 0 or infinity in the element type");
     }
 };
 
