@@ -19,7 +19,9 @@ struct elu {
     /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        return detail::select(x > T(0), x, detail::splat<T>(alpha) * math::expm1(x));
+        // x > 0 lanes are discarded: expm1's x > 0 form is not needed (bitwise the same).
+        return detail::select(x > T(0), x,
+                              detail::splat<T>(alpha) * math::detail::expm1_nonpositive(x));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
@@ -74,7 +76,7 @@ struct selu {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         return detail::select(x > T(0), times(x, lambda_hi, lambda_lo),
-                              times(math::expm1(x), la_hi, la_lo));
+                              times(math::detail::expm1_nonpositive(x), la_hi, la_lo));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>

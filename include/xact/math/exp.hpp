@@ -136,39 +136,60 @@ XACT_INLINE T exp(const T& x) noexcept {
     return detail::scale2(e.hi, e.n); // hi + lo rounds to hi: lo is hi's own rounding error
 }
 
-/// e^x - 1, max 1 ULP, accurate near 0 (expm1(±0) = ±0); see the file comment.
-template <class T>
-XACT_INLINE T expm1(const T& x) noexcept {
-    const auto p = detail::exp_reduce(x);
-    using I = detail::int_t<T>;
-    // 2^n (1 + s) - 1, two forms that each round once:
-    //   n <= 0: 2^n s + (2^n - 1), one fma; 2^n - 1 is exact down to n = -digits (below, it
-    //           rounds to -1 and so does the result); n is kept >= -60 for 2^n.
-    //   n >= 1: 2^n ((1 + s) - 2^-n), exact scaling of one rounded sum: 1 + s is carried
-    //           exactly as a + a_err; 2^-n (capped at 2^-60) is taken from a exactly while
-    //           n < digits, from a_err beyond.
-    const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
+namespace detail {
+/// The n <= 0 form of expm1 (see expm1): 2^n s + (2^n - 1), rounded once. Lanes with n >= 1
+/// get a meaningless (finite or NaN) value that the caller discards; with nonpositive (the
+/// caller discards every x > 0 lane) n is not even clamped to 0 for them.
+template <bool nonpositive = false, class T>
+XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
+    using I = int_t<T>;
+    constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
     const I zero(0), cap(60);
-    const I n_lo =
-        xact::detail::select(p.n > zero, zero, xact::detail::select(p.n < -cap, -cap, p.n));
+    I n_lo = xact::detail::select(p.n < -cap, -cap, p.n);
+    if constexpr (!nonpositive) n_lo = xact::detail::select(p.n > zero, zero, n_lo);
     const T two_n = detail::pow2i<T>(n_lo);
-    T small, lo;
     if constexpr (f32) {
         // At n = 0 the result is s itself, so its low part is added in (2^0 - 1 = 0 exactly).
-        lo = p.s_lo;
-        small = detail::fma(two_n, p.s,
-                            (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
+        return detail::fma(two_n, p.s,
+                           (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
     } else {
         // Double also carries the rounding of r: e^(r + r_lo) - 1 = s + s_lo + r_lo (1 + s).
         // Where |2^n e^r - 1| < 2^n e^r that error is magnified (up to 3x at n = 1), which
         // alone cost 0.3 ULP. The sum 2^n s + (2^n - 1) is then formed exactly (Fast2Sum:
         // |2^n - 1| >= |2^n s| for n <= -1, and n = 0 adds 0) and rounded once with the
         // low parts.
-        lo = detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+        const T lo = detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
         const T u = two_n * p.s, v = two_n - T(1);
         const T h = v + u;
-        small = h + detail::fma(two_n, lo, (v - h) + u);
+        return h + detail::fma(two_n, lo, (v - h) + u);
     }
+}
+
+/// expm1(x) for x <= 0 (and NaN), bitwise equal to expm1 there, without the work of its
+/// x > 0 form: elu and selu discard their x > 0 lanes. Other x give a meaningless value.
+template <class T>
+XACT_INLINE T expm1_nonpositive(const T& x) noexcept {
+    return xact::detail::select(x == T(0), x, expm1_small<true>(exp_reduce<T, true>(x)));
+}
+} // namespace detail
+
+/// e^x - 1, max 1 ULP, accurate near 0 (expm1(±0) = ±0); see the file comment.
+template <class T>
+XACT_INLINE T expm1(const T& x) noexcept {
+    const auto p = detail::exp_reduce(x);
+    using I = detail::int_t<T>;
+    // 2^n (1 + s) - 1, two forms that each round once:
+    //   n <= 0: 2^n s + (2^n - 1), one fma (detail::expm1_small); 2^n - 1 is exact down to
+    //           n = -digits (below, it rounds to -1 and so does the result); n is kept >= -60
+    //           for 2^n.
+    //   n >= 1: 2^n ((1 + s) - 2^-n), exact scaling of one rounded sum: 1 + s is carried
+    //           exactly as a + a_err; 2^-n (capped at 2^-60) is taken from a exactly while
+    //           n < digits, from a_err beyond.
+    const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
+    const T small = detail::expm1_small(p);
+    // The low part of e^r - 1 that the n >= 1 form adds to a_err (double: with r's rounding).
+    const T lo = f32 ? p.s_lo : detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+    const I cap(60);
     const I n_hi = xact::detail::select(p.n > cap, cap, p.n);
     const T a = p.s + T(1);
     const T a_err = (T(1) - a) + p.s; // exact (Fast2Sum, |s| < 1)
