@@ -109,16 +109,18 @@ struct celu {
                               detail::select(detail::abs(z) < lim, zl, T(0)), T(0));
     }
 
-  public:
-    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
-    template <class T>
-    XACT_INLINE T operator()(T x) const noexcept {
-        const T a = detail::splat<T>(alpha);
-        T z, z_lo;
+    /// α expm1(x / α) for x <= 0, with z + z_lo = x / α. With `negative_z` (α > 0) only the
+    /// z <= 0 form of expm1 is computed: the x > 0 lanes are discarded.
+    template <bool negative_z, class T>
+    XACT_INLINE static T scaled_expm1(const T& x, const T& a, T& z, T& z_lo) noexcept {
         quotient(x, a, z, z_lo);
         // α (expm1(z) + e^z z_lo), rounded once after expm1; no correction where expm1
         // overflowed (inf z_lo could be NaN).
-        const T em1 = math::expm1(z);
+        T em1;
+        if constexpr (negative_z)
+            em1 = math::detail::expm1_nonpositive(z);
+        else
+            em1 = math::expm1(z);
         const T c =
             detail::select(em1 <= detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
                            detail::fma(em1, z_lo, z_lo), T(0));
@@ -126,7 +128,20 @@ struct celu {
         // |x/α| tiny: α expm1(x/α) = x (1 + x/2α + …) rounds to x (x/α may even underflow).
         const T tiny =
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);
-        const T neg = detail::select(detail::abs(z) < tiny, x, y);
+        return detail::select(detail::abs(z) < tiny, x, y);
+    }
+
+  public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        const T a = detail::splat<T>(alpha);
+        T z, z_lo;
+        // α > 0 (the usual case; a per-call constant the compiler hoists): the lanes kept have
+        // z = x / α <= 0, so neither expm1's z > 0 form nor the large-z path below is needed.
+        if (detail::scalar_t<T>(alpha) > 0)
+            return detail::select(x > T(0), x, scaled_expm1<true>(x, a, z, z_lo));
+        const T neg = scaled_expm1<false>(x, a, z, z_lo);
         // α < 0 and z = x/α large: α expm1(z) = α e^z within e^-z < u^2, formed as
         // α_m m 2^(n + α_e) (α = α_m 2^α_e) and scaled last, since e^z alone overflows where
         // α e^z may not (α = -0.0364, x = -3.25).
