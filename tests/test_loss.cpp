@@ -1459,3 +1459,40 @@ TEMPLATE_TEST_CASE("cross_entropy: terms below the subnormal range still count",
     INFO("sum of the terms " << static_cast<double>(sum) << ", got " << loss);
     CHECK(rel_ulps(loss, rm::log1p(sum)) <= 1);
 }
+
+TEMPLATE_TEST_CASE("cross_entropy: gradients with strong label smoothing and huge scalings",
+                   "[loss]", float, double) {
+    // Found by the fuzzer (double, SSE2): q_j = (1 - eps) p_j + eps / C dominates the
+    // gradient, whose numerator Q e - q S is formed at the scale 2^K of k (K = 506 here).
+    // Without FMA its products were not split beyond 2^100 and the emulated fma rounded
+    // twice: 4.31 ULP against the bound of 4.
+    using T = TestType;
+    using R = ref_t<T>;
+    const double eps = 249.0 / 255.0;
+    const bool f32 = std::is_same_v<T, float>;
+    const T xr[4] = {T(28), T(f32 ? -1e30 : -0x1.1dab746cbe41dp+153), T(-0x1.b2e0f7de3d8bep-1),
+                     T(-0x1.4484bfeebc29fp-100)};
+    const T pr[4] = {T(0.5), T(0x1.d3f23e88p-1), T(0x1.c227d7d8p-2), T(0.5)};
+    const std::size_t rows = 18, C = 4;
+    std::vector<T> x(rows * C, T(0)), p(rows * C, T(0.25)), dx(rows * C);
+    for (std::size_t c = 0; c < C; ++c) {
+        x[c] = xr[c];
+        p[c] = pr[c];
+    }
+    xact::cross_entropy_options o;
+    o.label_smoothing = eps;
+    xact::cross_entropy_backward(x.data(), p.data(), dx.data(), extents{rows, C, 1}, o, T(0.5));
+    const R e = static_cast<R>(eps);
+    R S = 0, Q = 0, q[4];
+    for (std::size_t c = 0; c < C; ++c) {
+        S += rm::exp(static_cast<R>(xr[c]) - static_cast<R>(xr[0]));
+        q[c] = (1 - e) * static_cast<R>(pr[c]) + e / R(4);
+        Q += q[c];
+    }
+    const R k = R(0.5) / R(18);
+    for (std::size_t c = 0; c < C; ++c) {
+        const R want = k * (Q * rm::exp(static_cast<R>(xr[c]) - static_cast<R>(xr[0])) / S - q[c]);
+        INFO("class " << c << ": got " << dx[c]);
+        CHECK(rel_ulps(dx[c], want) <= 4);
+    }
+}

@@ -240,20 +240,40 @@ XACT_INLINE T residual(const T& n, const T& q, const T& d) noexcept {
 #endif
 }
 
-/// a * b + c with the product kept exact: the fma itself where the target has FMA, else
-/// Dekker's product hi + lo added as hi + (lo + c) (|c| small against a b); where |a| or |b|
-/// reaches 2^100 (the splitting could overflow) simply a * b + c.
+/// a * b + (c + c_lo) with the product kept exact (|c_lo| <= ulp(c), or 0): the fma itself,
+/// then c_lo, where the target has FMA; else Dekker's product hi + lo, with hi + c carried
+/// exactly (TwoSum) before the low parts join, so that one rounding dominates whatever the
+/// sizes of a b and c. (hi + (lo + c) lost up to one more ULP where |c| > |a b|: cross-entropy
+/// gradients with label smoothing measured 4.3 ULP.) Where |a| or |b| reaches 2^100 (float)
+/// or 2^900 (double), so that the splitting could overflow, or where a b overflows, simply
+/// a * b + c + c_lo; where hi + c overflows or the result is 0 (its IEEE sign),
+/// hi + (lo + c) + c_lo.
+template <class T>
+XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c, const T& c_lo) noexcept {
+#if XACT_HAS_FMA
+    return detail::fma(a, b, c) + c_lo;
+#else
+    T hi, lo;
+    two_product(a, b, hi, lo);
+    const T big = splat<T>(std::is_same_v<scalar_t<T>, float> ? 0x1p100 : 0x1p900);
+    const T inf = splat<T>(std::numeric_limits<scalar_t<T>>::infinity());
+    const T s = hi + c;
+    const T bv = s - hi;
+    const T s_err = (hi - (s - bv)) + (c - bv); // hi + c = s + s_err exactly (TwoSum)
+    const T r = s + ((s_err + lo) + c_lo);
+    const T simple = (hi + (lo + c)) + c_lo;
+    const T exact = detail::select((detail::abs(s) < inf) && (r != T(0)), r, simple);
+    const auto usable = (detail::abs(a) < big) && (detail::abs(b) < big) && (detail::abs(hi) < inf);
+    return detail::select(usable, exact, s + c_lo);
+#endif
+}
+/// a * b + c with the product kept exact: fma_exact_product(a, b, c, 0).
 template <class T>
 XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c) noexcept {
 #if XACT_HAS_FMA
     return detail::fma(a, b, c);
 #else
-    T hi, lo;
-    two_product(a, b, hi, lo);
-    const T big = splat<T>(0x1p100);
-    const T plain = hi + c;
-    return detail::select(detail::abs(a) < big,
-                          detail::select(detail::abs(b) < big, hi + (lo + c), plain), plain);
+    return fma_exact_product(a, b, c, T(0));
 #endif
 }
 
