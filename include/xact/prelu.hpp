@@ -395,57 +395,58 @@ void prelu_backward_rows(const T* x, const T* alpha, const T* dy, T* dx, T* dalp
     }
 }
 
-template <class Arch, class T>
-void prelu_forward_arch(const T* x, const T* alpha, std::size_t alpha_count, T* y, extents e) {
-    const std::size_t n = check_prelu(x, alpha, alpha_count, y, e);
-    if (n == 0) return;
-    constexpr std::size_t W = xsimd::batch<T, Arch>::size;
-    // Slopes of 0 need care at x = -inf (0 * -inf); without them one compare less per vector.
-    bool nonzero = true;
-    for (std::size_t c = 0; c < alpha_count; ++c) nonzero = nonzero && alpha[c] != T(0);
+/// The layouts of prelu_forward with op = detail::leaky or detail::leaky_nonzero.
+template <class Arch, class T, class Op>
+void prelu_forward_with(const T* x, const T* alpha, std::size_t alpha_count, T* y, const extents& e,
+                        std::size_t n, Op op) noexcept {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
     if (alpha_count == 1) {
-        const T a = alpha[0];
-        if (nonzero)
-            map1<Arch>(x, y, n, [a](const auto& v) XACT_LAMBDA_INLINE {
-                return detail::leaky_nonzero(v, std::decay_t<decltype(v)>(a));
-            });
-        else
-            map1<Arch>(x, y, n, [a](const auto& v) XACT_LAMBDA_INLINE {
-                return detail::leaky(v, std::decay_t<decltype(v)>(a));
-            });
+        const B a(alpha[0]);
+        map1<Arch>(x, y, n, [a, op](const B& v) XACT_LAMBDA_INLINE { return op(v, a); });
         return;
     }
-    const std::size_t S = prelu_tile_size<T, W>(e.axis * e.inner); // axis * inner <= n
+    // Runs of whole batches with one slope (inner a multiple of W, at least 4 W) are looped
+    // over directly; the tiled loop would first write a slope pattern as long as a period
+    // (NCHW 1 x 16 x 256, float: 16 KiB).
+    const bool runs = e.inner % W == 0 && e.inner >= 4 * W;
+    const std::size_t S = runs ? 0 : prelu_tile_size<T, W>(e.axis * e.inner); // q <= n
     if (S != 0) {
         // The slopes repeat every axis * inner elements: one flat loop over the whole array
         // with the slopes of a period of S elements (a multiple of that and of W).
         alignas(64) T pat[prelu_tile_cap<T>];
         prelu_fill_pattern(pat, S, alpha, e.axis, e.inner);
-        if (nonzero)
-            prelu_forward_tiled<Arch>(x, pat, S, y, n,
-                                      [](const auto& v, const auto& a) XACT_LAMBDA_INLINE {
-                                          return detail::leaky_nonzero(v, a);
-                                      });
-        else
-            prelu_forward_tiled<Arch>(x, pat, S, y, n,
-                                      [](const auto& v, const auto& a)
-                                          XACT_LAMBDA_INLINE { return detail::leaky(v, a); });
+        prelu_forward_tiled<Arch>(x, pat, S, y, n, op);
     } else if (e.inner == 1) {
-        const auto op = [](const auto& v, const auto& a)
-                            XACT_LAMBDA_INLINE { return detail::leaky(v, a); };
         for (std::size_t o = 0; o < e.outer; ++o)
             map2<Arch>(x + o * e.axis, alpha, y + o * e.axis, e.axis, op);
     } else {
         for (std::size_t o = 0; o < e.outer; ++o) {
             for (std::size_t c = 0; c < e.axis; ++c) {
                 const std::size_t base = (o * e.axis + c) * e.inner;
-                const T a = alpha[c];
-                map1<Arch>(x + base, y + base, e.inner, [a](const auto& v) XACT_LAMBDA_INLINE {
-                    return detail::leaky(v, std::decay_t<decltype(v)>(a));
-                });
+                const B a(alpha[c]);
+                map1<Arch>(x + base, y + base, e.inner,
+                           [a, op](const B& v) XACT_LAMBDA_INLINE { return op(v, a); });
             }
         }
     }
+}
+
+template <class Arch, class T>
+void prelu_forward_arch(const T* x, const T* alpha, std::size_t alpha_count, T* y, extents e) {
+    const std::size_t n = check_prelu(x, alpha, alpha_count, y, e);
+    if (n == 0) return;
+    // Slopes of 0 need care at x = -inf (0 * -inf); without them one compare less per vector.
+    bool nonzero = true;
+    for (std::size_t c = 0; c < alpha_count; ++c) nonzero = nonzero && alpha[c] != T(0);
+    if (nonzero)
+        prelu_forward_with<Arch>(x, alpha, alpha_count, y, e, n,
+                                 [](const auto& v, const auto& a)
+                                     XACT_LAMBDA_INLINE { return detail::leaky_nonzero(v, a); });
+    else
+        prelu_forward_with<Arch>(x, alpha, alpha_count, y, e, n,
+                                 [](const auto& v, const auto& a)
+                                     XACT_LAMBDA_INLINE { return detail::leaky(v, a); });
 }
 
 /// The checks of prelu_backward (before anything is written); returns the element count.
