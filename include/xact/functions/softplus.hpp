@@ -74,25 +74,6 @@ XACT_INLINE exp_scaled<T> exp_neg(const T& v) noexcept {
     return r;
 }
 
-/// a b + c with about one rounding in every build: detail::fma where the target has FMA;
-/// otherwise the product is split exactly (two_product, a b = p + p_lo), p + c is summed
-/// exactly (TwoSum, s + s_lo) and s + (s_lo + p_lo) rounds once more (a plain a * b + c rounds
-/// twice and loses the cancellation a fused step keeps exact). Needs no overflow in Dekker's
-/// splitting of a and b (|a|, |b| < 2^100 or so; lanes beyond are discarded by the callers).
-template <class T>
-XACT_INLINE T fma_once(const T& a, const T& b, const T& c) noexcept {
-#if XACT_HAS_FMA
-    return detail::fma(a, b, c);
-#else
-    T p, p_lo;
-    detail::two_product(a, b, p, p_lo);
-    const T s = p + c;
-    const T bb = s - p;
-    const T s_lo = (p - (s - bb)) + (c - bb);
-    return s + (s_lo + p_lo);
-#endif
-}
-
 /// a b + c as hi + lo, hi rounded once and lo its rounding error (itself rounded), where
 /// c - hi is exact and Fast2Sum applies: |a b| <= |c| with the same sign, or c a power of two
 /// and |a b| < 2|c|. With FMA: hi = fma(a, b, c), lo = fma(a, b, c - hi); without: a b =
@@ -268,15 +249,15 @@ struct mish {
         //   x > 0:  (u E + 4xw w (1 + w)) / E², u = 1 + 2w, E = u + 2w² (w = t = e^-x).
         // D, E, u are carried with their rounding errors (hi + lo), so numerator, denominator
         // and quotient each round about once. Every a b + c below that must round once is a
-        // fma_once and every hi + lo a mul_add_dw: plain fmas where the target has FMA;
-        // without FMA the product is split exactly (two_product). A plain a * b + c there
+        // fma_exact_product and every hi + lo a mul_add_dw: plain fmas where the target has
+        // FMA; without FMA the product is split exactly (two_product). A plain a * b + c there
         // rounds twice per step and drops the product's error from the low parts: 4.1 ULP
         // (float) / 3.6 (double), and an exact 0 for 8.1e-10 at x = -0x1.31432cp+0, the float
         // next to the zero of f', where B cancels below ulp(1 + x).
         T bq = detail::fma(detail::splat<T>(0.25), t, one); // t / 4 is exact
-        bq = detail::fma_once(bq, t, detail::splat<T>(1.5) + x);
-        bq = detail::fma_once(bq, t, one + x);
-        const T num_n = four * detail::fma_once(e.a, bq, e.b * bq);
+        bq = detail::fma_exact_product(bq, t, detail::splat<T>(1.5) + x);
+        bq = detail::fma_exact_product(bq, t, one + x);
+        const T num_n = four * detail::fma_exact_product(e.a, bq, e.b * bq);
         const T t2 = t + two;
         const T t2_lo = (two - t2) + t; // Fast2Sum
         T dn, dn_lo;
@@ -288,9 +269,10 @@ struct mish {
         detail::mul_add_dw(two * t, t, u, dp, dp_lo);
         dp_lo = dp_lo + u_lo;
         const T k = (four * (x * t)) * (t * (one + t));
-        const T num_p = detail::fma_once(u, dp, detail::fma(u, dp_lo, detail::fma(u_lo, dp, k)));
+        const T num_p =
+            detail::fma_exact_product(u, dp, detail::fma(u, dp_lo, detail::fma(u_lo, dp, k)));
         const T d = detail::select(neg, dn, dp), d_lo = detail::select(neg, dn_lo, dp_lo);
-        const T den = detail::fma_once(d, d, (d + d) * d_lo); // (d + d_lo)², one rounding
+        const T den = detail::fma_exact_product(d, d, (d + d) * d_lo); // (d + d_lo)², one rounding
         const T q = detail::select(neg, num_n, num_p) / den;
         T r = detail::select(neg, e.scale(q), q);
         const T cut = detail::splat<T>(std::is_same_v<S, float> ? -120.0 : -760.0);
