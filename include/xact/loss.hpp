@@ -155,19 +155,8 @@ XACT_INLINE dw<V> two_diff(const V& a, const V& b) noexcept {
     return {s, (a - (s - bb)) - (b + bb)};
 }
 
-/// a b + c with the product exact: the fma where the target has FMA, else Dekker's product
-/// (fma_exact_product), except where a b overflows (there Dekker's low part is NaN): a b + c.
-template <class V>
-XACT_INLINE V fma_prod(const V& a, const V& b, const V& c) noexcept {
-#if XACT_HAS_FMA
-    return detail::fma(a, b, c);
-#else
-    const V p = a * b;
-    return detail::select(detail::abs(p) < inf_of<V>(), detail::fma_exact_product(a, b, c), p + c);
-#endif
-}
-/// a b + c + c_lo (|c_lo| <= ulp(c)) as fma_prod, c_lo joining before the last rounding where
-/// there is no FMA (detail::fma_exact_product).
+/// a b + c + c_lo (|c_lo| <= ulp(c)) as fma_prod below, c_lo joining before the last
+/// rounding where there is no FMA (detail::fma_exact_product).
 template <class V>
 XACT_INLINE V fma_prod(const V& a, const V& b, const V& c, const V& c_lo) noexcept {
 #if XACT_HAS_FMA
@@ -176,6 +165,16 @@ XACT_INLINE V fma_prod(const V& a, const V& b, const V& c, const V& c_lo) noexce
     const V p = a * b;
     return detail::select(detail::abs(p) < inf_of<V>(), detail::fma_exact_product(a, b, c, c_lo),
                           (p + c) + c_lo);
+#endif
+}
+/// a b + c with the product exact: the fma where the target has FMA, else Dekker's product
+/// (fma_exact_product), except where a b overflows (there Dekker's low part is NaN): a b + c.
+template <class V>
+XACT_INLINE V fma_prod(const V& a, const V& b, const V& c) noexcept {
+#if XACT_HAS_FMA
+    return detail::fma(a, b, c);
+#else
+    return fma_prod(a, b, c, splat<V>(0)); // bitwise the same as without c_lo
 #endif
 }
 

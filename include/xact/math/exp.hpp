@@ -137,6 +137,15 @@ XACT_INLINE T exp(const T& x) noexcept {
 }
 
 namespace detail {
+/// The low part of e^r - 1 = s + lo: s_lo, and for double also r's rounding, r_lo (1 + s).
+template <class T>
+XACT_INLINE T expm1_low(const exp_parts<T>& p) noexcept {
+    if constexpr (std::is_same_v<scalar_t<T>, float>)
+        return p.s_lo;
+    else
+        return detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+}
+
 /// The n <= 0 form of expm1 (see expm1): 2^n s + (2^n - 1), rounded once. Lanes with n >= 1
 /// get a meaningless (finite or NaN) value that the caller discards; with nonpositive (the
 /// caller discards every x > 0 lane) n is not even clamped to 0 for them.
@@ -158,7 +167,7 @@ XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
         // alone cost 0.3 ULP. The sum 2^n s + (2^n - 1) is then formed exactly (Fast2Sum:
         // |2^n - 1| >= |2^n s| for n <= -1, and n = 0 adds 0) and rounded once with the
         // low parts.
-        const T lo = detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+        const T lo = expm1_low(p);
         const T u = two_n * p.s, v = two_n - T(1);
         const T h = v + u;
         return h + detail::fma(two_n, lo, (v - h) + u);
@@ -187,8 +196,7 @@ XACT_INLINE T expm1(const T& x) noexcept {
     //           n < digits, from a_err beyond.
     const bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
     const T small = detail::expm1_small(p);
-    // The low part of e^r - 1 that the n >= 1 form adds to a_err (double: with r's rounding).
-    const T lo = f32 ? p.s_lo : detail::fma(p.r_lo, p.s, p.r_lo) + p.s_lo;
+    const T lo = detail::expm1_low(p); // added to a_err by the n >= 1 form
     const I cap(60);
     const I n_hi = xact::detail::select(p.n > cap, cap, p.n);
     const T a = p.s + T(1);
