@@ -96,6 +96,38 @@ XACT_INLINE T nan_or(const T& x, const T& v) noexcept {
     return detail::select(detail::is_nan(x), x, v);
 }
 
+/// True where l < x < h or x is NaN, i.e. !(x <= l) && !(x >= h). On x86 two unordered
+/// compares (on AVX-512 the second is masked by the first, so no mask logic remains).
+template <class T>
+XACT_INLINE auto between_or_nan(const T& x, const T& l, const T& h) noexcept {
+    if constexpr (is_batch_v<T>) {
+        using M = typename T::batch_bool_type;
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32)
+            return M(_mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, l, _CMP_NLE_UQ), x, h,
+                                             _CMP_NGE_UQ));
+        if constexpr (bytes == 64 && !f32)
+            return M(_mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, l, _CMP_NLE_UQ), x, h,
+                                             _CMP_NGE_UQ));
+#endif
+#if defined(__AVX__)
+        if constexpr (bytes == 32 && f32)
+            return M(_mm256_and_ps(_mm256_cmp_ps(x, l, _CMP_NLE_UQ), _mm256_cmp_ps(x, h, _CMP_NGE_UQ)));
+        if constexpr (bytes == 32 && !f32)
+            return M(_mm256_and_pd(_mm256_cmp_pd(x, l, _CMP_NLE_UQ), _mm256_cmp_pd(x, h, _CMP_NGE_UQ)));
+#endif
+        if constexpr (bytes == 16 && f32) return M(_mm_and_ps(_mm_cmpnle_ps(x, l), _mm_cmpnge_ps(x, h)));
+        if constexpr (bytes == 16 && !f32) return M(_mm_and_pd(_mm_cmpnle_pd(x, l), _mm_cmpnge_pd(x, h)));
+#endif
+        return M(((x > l) & (x < h)) | xsimd::isnan(x));
+    } else {
+        return !(x <= l) && !(x >= h);
+    }
+}
+
 // ---------------------------------------------------------------- arithmetic
 
 /// a * b + c, written explicitly. One rounding where the target has FMA, two otherwise;
