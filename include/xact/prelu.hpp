@@ -12,7 +12,9 @@
 //
 // dalpha is summed in a fixed order that depends only on the extents, alpha_count and the
 // SIMD width W of the build (never on alignment, in-place use or timing). Every partial sum
-// starts at +0; "in order" means left to right. Let Q = e.axis * e.inner (Q = 1 when
+// starts at +0; "in order" means left to right. Where the target has FMA, a term x * dy joins
+// its partial in one fused multiply-add (in a partial batch at the end of a run or of the
+// array, the product is rounded first). Let Q = e.axis * e.inner (Q = 1 when
 // alpha_count == 1, which is then summed as extents{n, 1, 1}) and S = the smallest multiple
 // of lcm(Q, W) that is >= 4 W.
 //
@@ -76,6 +78,13 @@ XACT_INLINE T prelu_dalpha_term(const T& x, const T& dy) noexcept {
     return detail::select(x >= T(0), T(0), x * dy);
 }
 
+/// s + prelu_dalpha_term(x, dy) with the product fused into the sum (one rounding where the
+/// target has FMA; on AVX-512 one compare and a masked fma).
+template <class T>
+XACT_INLINE T prelu_dalpha_add(const T& s, const T& x, const T& dy) noexcept {
+    return detail::fma_unless_nonnegative(x, x, dy, s);
+}
+
 // Partial sums start at +0 and every term added is a rounded sum or product, so a partial is
 // never -0 (in round-to-nearest a + b is -0 only when both are -0). Adding a +0 term (the
 // padding lanes of a partial batch, an absent batch) therefore leaves any partial bitwise
@@ -104,8 +113,11 @@ inline std::size_t prelu_tile_size(std::size_t q) noexcept {
 template <class T>
 inline void prelu_fill_pattern(T* pat, std::size_t s_count, const T* alpha, std::size_t axis,
                                std::size_t inner) noexcept {
-    for (std::size_t c = 0; c < axis; ++c)
-        for (std::size_t j = 0; j < inner; ++j) pat[c * inner + j] = alpha[c];
+    if (inner == 1)
+        std::memcpy(pat, alpha, axis * sizeof(T));
+    else
+        for (std::size_t c = 0; c < axis; ++c)
+            for (std::size_t j = 0; j < inner; ++j) pat[c * inner + j] = alpha[c];
     for (std::size_t len = axis * inner; len < s_count; len *= 2)
         std::memcpy(pat + len, pat, (s_count - len < len ? s_count - len : len) * sizeof(T));
 }
@@ -207,10 +219,10 @@ void prelu_backward_tiled(const T* x, const T* dy, T* dx, std::size_t n, const T
                 detail::store(dx + i + W, g1 * detail::leaky_derivative(x1, a1));
                 detail::store(dx + i + 2 * W, g2 * detail::leaky_derivative(x2, a2));
                 detail::store(dx + i + 3 * W, g3 * detail::leaky_derivative(x3, a3));
-                s0 += detail::prelu_dalpha_term(x0, g0);
-                s1 += detail::prelu_dalpha_term(x1, g1);
-                s2 += detail::prelu_dalpha_term(x2, g2);
-                s3 += detail::prelu_dalpha_term(x3, g3);
+                s0 = detail::prelu_dalpha_add(s0, x0, g0);
+                s1 = detail::prelu_dalpha_add(s1, x1, g1);
+                s2 = detail::prelu_dalpha_add(s2, x2, g2);
+                s3 = detail::prelu_dalpha_add(s3, x3, g3);
             }
             if (whole) {
                 detail::store(tot, detail::load<T, Arch>(tot) + s0);
@@ -236,8 +248,8 @@ void prelu_backward_tiled(const T* x, const T* dy, T* dx, std::size_t n, const T
                             g = detail::load<T, Arch>(dy + i + k);
                     detail::store(dx + i + k,
                                   g * detail::leaky_derivative(xv, detail::load<T, Arch>(pat + k)));
-                    detail::store(acc + k, detail::load<T, Arch>(acc + k) +
-                                               detail::prelu_dalpha_term(xv, g));
+                    detail::store(acc + k,
+                                  detail::prelu_dalpha_add(detail::load<T, Arch>(acc + k), xv, g));
                 }
             }
             if (whole) {
@@ -285,10 +297,10 @@ void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
             detail::store(dx + i + W, g1 * detail::leaky_derivative(x1, av));
             detail::store(dx + i + 2 * W, g2 * detail::leaky_derivative(x2, av));
             detail::store(dx + i + 3 * W, g3 * detail::leaky_derivative(x3, av));
-            s0 += detail::prelu_dalpha_term(x0, g0);
-            s1 += detail::prelu_dalpha_term(x1, g1);
-            s2 += detail::prelu_dalpha_term(x2, g2);
-            s3 += detail::prelu_dalpha_term(x3, g3);
+            s0 = detail::prelu_dalpha_add(s0, x0, g0);
+            s1 = detail::prelu_dalpha_add(s1, x1, g1);
+            s2 = detail::prelu_dalpha_add(s2, x2, g2);
+            s3 = detail::prelu_dalpha_add(s3, x3, g3);
         }
         if (i < end) { // the end of the run: fewer than 4W elements
             s0 += prelu_backward_tail<Arch>(x, dy, dx, i, end, av);
@@ -372,7 +384,7 @@ void prelu_backward_rows(const T* x, const T* alpha, const T* dy, T* dx, T* dalp
                 const B av = detail::load<T, Arch>(alpha + c0 + j);
                 detail::store(dx + base + j, g * detail::leaky_derivative(xv, av));
                 detail::store(part + j,
-                              detail::load<T, Arch>(part + j) + detail::prelu_dalpha_term(xv, g));
+                              detail::prelu_dalpha_add(detail::load<T, Arch>(part + j), xv, g));
             }
             if (j < k) {
                 const std::size_t r = k - j;
@@ -496,12 +508,14 @@ void prelu_backward_arch(const T* x, const T* alpha, std::size_t alpha_count, co
         std::size_t len = S;
         for (; len % (2 * q) == 0; len /= 2)
             for (std::size_t s = 0; s < len / 2; ++s) tot[s] += tot[s + len / 2];
-        for (std::size_t c = 0; c < axis; ++c) {
-            T sum = T(0);
-            for (std::size_t p = 0; p < len; p += q)
-                for (std::size_t j = 0; j < inner; ++j) sum += tot[p + c * inner + j];
-            dalpha[c] += sum;
-        }
+        // (The channels side by side in acc, free now: the same order per channel, in loops
+        // the compiler vectorizes.)
+        T* const sum = acc;
+        for (std::size_t c = 0; c < axis; ++c) sum[c] = T(0);
+        for (std::size_t p = 0; p < len; p += q)
+            for (std::size_t j = 0; j < inner; ++j)
+                for (std::size_t c = 0; c < axis; ++c) sum[c] += tot[p + c * inner + j];
+        for (std::size_t c = 0; c < axis; ++c) dalpha[c] += sum[c];
     } else if (e.inner == 1) {
         prelu_backward_rows<Arch>(x, alpha, dy, dx, dalpha, e.outer, e.axis);
     } else {

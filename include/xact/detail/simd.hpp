@@ -96,6 +96,26 @@ XACT_INLINE T nan_or(const T& x, const T& v) noexcept {
     return detail::select(detail::is_nan(x), x, v);
 }
 
+/// x > 0 ? 1 : a, and x itself where x is NaN (the derivative of relu and leaky ReLU). On
+/// AVX-512 one vfixupimm: it sorts x into NaN, zero, +1, -inf, +inf, negative or positive and
+/// answers x (NaN), 1 (positive classes) or a (the rest) from a table.
+template <class T>
+XACT_INLINE T positive_or(const T& x, const T& a) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if defined(__AVX512F__)
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+        // One nibble per class, class 0 lowest: QNaN, SNaN -> 1 (x); zero, -inf, negative -> 0
+        // (a, the destination); +1, +inf, positive -> 10 (+1).
+        constexpr int table = static_cast<int>(0xA0A0A011u);
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, float>)
+            return T(_mm512_fixupimm_ps(a, x, _mm512_set1_epi32(table), 0));
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, double>)
+            return T(_mm512_fixupimm_pd(a, x, _mm512_set1_epi64(table), 0));
+#endif
+    }
+    return detail::nan_or(x, detail::select(x > T(0), splat<T>(1), a));
+}
+
 /// True where l < x < h or x is NaN, i.e. !(x <= l) && !(x >= h). On x86 two unordered
 /// compares (on AVX-512 the second is masked by the first, so no mask logic remains).
 template <class T>
@@ -185,6 +205,24 @@ XACT_INLINE T fnma(const T& a, const T& b, const T& c) noexcept {
 #else
     return c - a * b;
 #endif
+}
+
+/// x >= 0 ? c : fma(a, b, c), NaN x counting as below 0. On AVX-512 with FMA one unordered
+/// compare and one masked fma.
+template <class T>
+XACT_INLINE T fma_unless_nonnegative(const T& x, const T& a, const T& b, const T& c) noexcept {
+#if defined(__AVX512F__) && XACT_HAS_FMA
+    if constexpr (is_batch_v<T>) {
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, float>)
+            return T(_mm512_mask3_fmadd_ps(a, b, c,
+                                           _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ)));
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, double>)
+            return T(_mm512_mask3_fmadd_pd(a, b, c,
+                                           _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NGE_UQ)));
+    }
+#endif
+    return detail::select(x >= T(0), c, detail::fma(a, b, c));
 }
 
 /// r, raised to the smallest subnormal where `positive` holds and r is below it. For results

@@ -51,7 +51,7 @@ XACT_INLINE T leaky_nonzero(const T& x, const T& a) noexcept {
 /// x > 0 ? 1 : a (NaN for NaN) — the derivative of detail::leaky(x, a) in x.
 template <class T>
 XACT_INLINE T leaky_derivative(const T& x, const T& a) noexcept {
-    return detail::nan_or(x, detail::select(x > T(0), splat<T>(1), a));
+    return detail::positive_or(x, a);
 }
 /// p - 6 q exactly, for q = p / 6 within a few ULP (no underflow): one fma, or Dekker's split
 /// of q where FMA is missing (6 has two significant bits, so 6 qh and 6 ql are exact).
@@ -99,7 +99,7 @@ struct relu {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        return detail::nan_or(x, detail::select(x > T(0), detail::splat<T>(1), T(0)));
+        return detail::positive_or(x, T(0));
     }
     /// From y = relu(x): y > 0 ? 1 : 0.
     template <class T>
