@@ -34,7 +34,8 @@
 //    to slot j mod 4W; within a block each slot adds its elements in order into a block
 //    partial, added at the block's end into the slot's total (over all runs of c, in order).
 //    With T_k the W totals of slots k W .. k W + W - 1 as one SIMD vector, the channel's sum
-//    is the W lanes of (T_0 + T_1) + (T_2 + T_3), added in lane order; dalpha[c] += that.
+//    is the W lanes of (T_0 + T_1) + (T_2 + T_3), added by halving (lane l gets lane
+//    l + W/2 for l < W/2, and so on down to lane 0); dalpha[c] += that.
 //    Error about (4096 / (4 W) + outer * ceil(inner / 4096) + W + 2) u * sum |x * dy|.
 //  * Rows (otherwise, e.inner == 1): per channel, over the rows in order into a partial that
 //    is added into the channel's total every 256 rows (and after the last row); then
@@ -274,7 +275,7 @@ void prelu_backward_tiled(const T* x, const T* dy, T* dx, std::size_t n, const T
 /// dx over one run of m contiguous elements of slope a, and its dalpha terms added into the
 /// slot totals t[0..3] (slot j mod 4W of element j; block partials folded every 4096).
 template <class Arch, class T>
-void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
+XACT_INLINE void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
                         xsimd::batch<T, Arch>* t) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
@@ -320,36 +321,23 @@ void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
     t[3] = t3;
 }
 
-/// Runs layout (e.inner > 1, one slope per channel): see the top of this header. The lane
-/// sums of up to 64 channels are deferred and done together (independent chains).
-/// Channels [c_begin, c_end) only (c_begin a multiple of prelu_runs_chunk): channels are
-/// independent, so any such split gives the same bits.
+/// Runs layout (e.inner > 1, one slope per channel): see the top of this header.
+/// Channels [c_begin, c_end) only: channels are independent, so any split gives the same bits
+/// (xact::parallel splits at multiples of prelu_runs_chunk).
 inline constexpr std::size_t prelu_runs_chunk = 64;
 template <class Arch, class T>
 void prelu_backward_runs(const T* x, const T* alpha, const T* dy, T* dx, T* dalpha,
                          const extents& e, std::size_t c_begin = 0,
                          std::size_t c_end = std::size_t(-1)) noexcept {
     using B = xsimd::batch<T, Arch>;
-    constexpr std::size_t W = B::size;
-    constexpr std::size_t chunk = prelu_runs_chunk;
-    alignas(64) T lanes[chunk * W];
-    T sums[chunk];
     if (c_end > e.axis) c_end = e.axis;
-    for (std::size_t c0 = c_begin; c0 < c_end; c0 += chunk) {
-        const std::size_t k = c_end - c0 < chunk ? c_end - c0 : chunk;
-        for (std::size_t cc = 0; cc < k; ++cc) {
-            const std::size_t c = c0 + cc;
-            B t[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
-            for (std::size_t o = 0; o < e.outer; ++o) {
-                const std::size_t base = (o * e.axis + c) * e.inner;
-                prelu_backward_run<Arch>(x + base, alpha[c], dy + base, dx + base, e.inner, t);
-            }
-            detail::store(lanes + cc * W, (t[0] + t[1]) + (t[2] + t[3]));
+    for (std::size_t c = c_begin; c < c_end; ++c) {
+        B t[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
+        for (std::size_t o = 0; o < e.outer; ++o) {
+            const std::size_t base = (o * e.axis + c) * e.inner;
+            prelu_backward_run<Arch>(x + base, alpha[c], dy + base, dx + base, e.inner, t);
         }
-        for (std::size_t cc = 0; cc < k; ++cc) sums[cc] = lanes[cc * W];
-        for (std::size_t l = 1; l < W; ++l)
-            for (std::size_t cc = 0; cc < k; ++cc) sums[cc] += lanes[cc * W + l];
-        for (std::size_t cc = 0; cc < k; ++cc) dalpha[c0 + cc] += sums[cc];
+        dalpha[c] += detail::reduce_add_halving((t[0] + t[1]) + (t[2] + t[3]));
     }
 }
 
