@@ -254,6 +254,12 @@ XACT_INLINE T copysign(const T& mag, const T& sgn) noexcept {
     }
 }
 
+/// -|x| (one bitwise or of the sign bit; NaN stays NaN).
+template <class T>
+XACT_INLINE T neg_abs(const T& x) noexcept {
+    return detail::copysign(x, splat<T>(-1.0));
+}
+
 /// The exact product a*b as hi + lo (hi = the rounded product). Needs no overflow in a*b and
 /// no underflow in lo; with FMA it is one multiply and one fma, otherwise Dekker's splitting.
 template <class T>

@@ -19,21 +19,27 @@ namespace detail {
 /// quotient rounded, then corrected once by the exact residual n - q d (one fma, or Dekker's
 /// product without FMA); 1/d for the correction only needs a few bits, so a linear fit is
 /// used (relative error 1/17), costing an fma instead of a second division.
-template <class T>
-XACT_INLINE T div_1_2(const T& n, const T& n_lo, const T& d, const T& d_err) noexcept {
+template <bool HasLow, class T>
+XACT_INLINE T div_1_2_impl(const T& n, const T& n_lo, const T& d, const T& d_err) noexcept {
     const T q = n / d;
     T rho = detail::residual(n, q, d);
 #if !XACT_HAS_FMA
     // Dekker's split overflows for huge quotients; there the correction is not needed.
     rho = detail::select(detail::abs(q) < splat<T>(0x1p100), rho, T(0));
 #endif
-    rho = detail::fnma(q, d_err, rho + n_lo);
+    if constexpr (HasLow) rho = rho + n_lo;
+    rho = detail::fnma(q, d_err, rho);
     const T inv = detail::fma(d, splat<T>(-8.0 / 17), splat<T>(24.0 / 17)); // 1/d within 6 %
     return detail::fma(rho, inv, q);
 }
 template <class T>
+XACT_INLINE T div_1_2(const T& n, const T& n_lo, const T& d, const T& d_err) noexcept {
+    return div_1_2_impl<true>(n, n_lo, d, d_err);
+}
+/// n / (d + d_err) (no low part: one addition fewer than adding a zero n_lo).
+template <class T>
 XACT_INLINE T div_1_2(const T& n, const T& d, const T& d_err) noexcept {
-    return div_1_2(n, T(0), d, d_err);
+    return div_1_2_impl<false>(n, T(0), d, d_err);
 }
 
 /// sgn(b) b_lo, the first-order change of |βx| = |b + b_lo|; 0 where e^-|b| is 0 anyway
@@ -52,9 +58,10 @@ struct logistic {
     T hi, lo, m, ev, d, d_err; // ev = m 2^n, rounded once
     int_t<T> n;
     /// num / (1 + e^-|b|), the quotient corrected once (div_1_2).
-    XACT_INLINE T over_d(const T& num, const T& num_lo = T(0)) const noexcept {
+    XACT_INLINE T over_d(const T& num, const T& num_lo) const noexcept {
         return div_1_2(num, num_lo, d, d_err);
     }
+    XACT_INLINE T over_d(const T& num) const noexcept { return div_1_2(num, d, d_err); }
     /// num / (1 + e^-|b|) from r = over_d(1): the product num r corrected once by the exact
     /// residual, as accurate as over_d(num) without a second division.
     XACT_INLINE T over_d_by(const T& num, const T& r) const noexcept {
@@ -73,7 +80,7 @@ XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
 }
 template <class T>
 XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
-    const auto e = math::detail::exp_parts_of(-detail::abs(b));
+    const auto e = math::detail::exp_parts_of<T, true>(detail::neg_abs(b));
     logistic<T> l;
     l.hi = e.hi;
     l.lo = e.lo;
@@ -84,7 +91,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
 }
 template <class T>
 XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
-    const auto e = math::detail::exp_parts_of(-detail::abs(b));
+    const auto e = math::detail::exp_parts_of<T, true>(detail::neg_abs(b));
     logistic<T> l;
     // e^-|b + b_lo| = e^-|b| (1 - sgn(b) b_lo) to first order, folded into the low part.
     // That low part may reach |b| ulp(b) (hundreds of ulp(hi)), so hi + lo is renormalized
