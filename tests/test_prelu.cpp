@@ -447,6 +447,35 @@ TEMPLATE_TEST_CASE("prelu dalpha is deterministic and independent of alignment",
     }
 }
 
+TEMPLATE_TEST_CASE("the lane sums of the runs layout add by halving", "[prelu]", float, double) {
+    // The documented order (prelu.hpp): lane l gets lane l + W/2 for l < W/2, and so on down to
+    // lane 0. detail::reduce_add_halving computes it with shuffles on AVX and AVX-512; here the
+    // order is restated as plain scalar code, on lanes of very different sizes where another
+    // order (lane order, or a different pairing) gives other bits.
+    using T = TestType;
+    using B = xsimd::batch<T>;
+    constexpr std::size_t W = B::size;
+    std::mt19937_64 rng(77);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    std::uniform_int_distribution<int> ex(-30, 30);
+    std::size_t order_matters = 0;
+    for (int trial = 0; trial < 2000; ++trial) {
+        alignas(64) T lanes[W];
+        for (std::size_t l = 0; l < W; ++l) lanes[l] = static_cast<T>(std::ldexp(u(rng), ex(rng)));
+        T half[W];
+        std::copy(lanes, lanes + W, half);
+        for (std::size_t h = W / 2; h >= 1; h /= 2)
+            for (std::size_t l = 0; l < h; ++l) half[l] = half[l] + half[l + h];
+        T in_order = lanes[0];
+        for (std::size_t l = 1; l < W; ++l) in_order = in_order + lanes[l];
+        order_matters += bits(in_order) != bits(half[0]) ? 1 : 0;
+        const T got = xact::detail::reduce_add_halving(B::load_aligned(lanes));
+        INFO("trial " << trial);
+        CHECK(bits(got) == bits(half[0]));
+    }
+    if (W >= 4) CHECK(order_matters > 0); // the inputs can tell the orders apart
+}
+
 // ---------------------------------------------------------------- errors
 
 TEMPLATE_TEST_CASE("prelu rejects invalid arguments and writes nothing", "[prelu]", float, double) {

@@ -276,7 +276,7 @@ void prelu_backward_tiled(const T* x, const T* dy, T* dx, std::size_t n, const T
 /// slot totals t[0..3] (slot j mod 4W of element j; block partials folded every 4096).
 template <class Arch, class T>
 XACT_INLINE void prelu_backward_run(const T* x, T a, const T* dy, T* dx, std::size_t m,
-                        xsimd::batch<T, Arch>* t) noexcept {
+                                    xsimd::batch<T, Arch>* t) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t block = 4096;

@@ -127,20 +127,24 @@ XACT_INLINE auto between_or_nan(const T& x, const T& l, const T& h) noexcept {
         constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
 #if defined(__AVX512F__)
         if constexpr (bytes == 64 && f32)
-            return M(_mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, l, _CMP_NLE_UQ), x, h,
-                                             _CMP_NGE_UQ));
+            return M(
+                _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, l, _CMP_NLE_UQ), x, h, _CMP_NGE_UQ));
         if constexpr (bytes == 64 && !f32)
-            return M(_mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, l, _CMP_NLE_UQ), x, h,
-                                             _CMP_NGE_UQ));
+            return M(
+                _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, l, _CMP_NLE_UQ), x, h, _CMP_NGE_UQ));
 #endif
 #if defined(__AVX__)
         if constexpr (bytes == 32 && f32)
-            return M(_mm256_and_ps(_mm256_cmp_ps(x, l, _CMP_NLE_UQ), _mm256_cmp_ps(x, h, _CMP_NGE_UQ)));
+            return M(
+                _mm256_and_ps(_mm256_cmp_ps(x, l, _CMP_NLE_UQ), _mm256_cmp_ps(x, h, _CMP_NGE_UQ)));
         if constexpr (bytes == 32 && !f32)
-            return M(_mm256_and_pd(_mm256_cmp_pd(x, l, _CMP_NLE_UQ), _mm256_cmp_pd(x, h, _CMP_NGE_UQ)));
+            return M(
+                _mm256_and_pd(_mm256_cmp_pd(x, l, _CMP_NLE_UQ), _mm256_cmp_pd(x, h, _CMP_NGE_UQ)));
 #endif
-        if constexpr (bytes == 16 && f32) return M(_mm_and_ps(_mm_cmpnle_ps(x, l), _mm_cmpnge_ps(x, h)));
-        if constexpr (bytes == 16 && !f32) return M(_mm_and_pd(_mm_cmpnle_pd(x, l), _mm_cmpnge_pd(x, h)));
+        if constexpr (bytes == 16 && f32)
+            return M(_mm_and_ps(_mm_cmpnle_ps(x, l), _mm_cmpnge_ps(x, h)));
+        if constexpr (bytes == 16 && !f32)
+            return M(_mm_and_pd(_mm_cmpnle_pd(x, l), _mm_cmpnge_pd(x, h)));
 #endif
         return M(((x > l) & (x < h)) | xsimd::isnan(x));
     } else {
@@ -215,11 +219,11 @@ XACT_INLINE T fma_unless_nonnegative(const T& x, const T& a, const T& b, const T
     if constexpr (is_batch_v<T>) {
         constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
         if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, float>)
-            return T(_mm512_mask3_fmadd_ps(a, b, c,
-                                           _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ)));
+            return T(_mm512_mask3_fmadd_ps(
+                a, b, c, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ)));
         if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, double>)
-            return T(_mm512_mask3_fmadd_pd(a, b, c,
-                                           _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NGE_UQ)));
+            return T(_mm512_mask3_fmadd_pd(
+                a, b, c, _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NGE_UQ)));
     }
 #endif
     return detail::select(x >= T(0), c, detail::fma(a, b, c));
