@@ -249,10 +249,10 @@ struct hard_swish {
         const T high =
             detail::fma(x, detail::splat<T>(detail::scalar_t<T>(1) / detail::scalar_t<T>(3)),
                         detail::splat<T>(0.5));
+        // NaN x: low and high are NaN and both compares false, so d is NaN without nan_or.
         const T mid = detail::select(x <= detail::splat<T>(-0.75), low, high);
-        const T d =
-            detail::select(x < -three, T(0), detail::select(x > three, detail::splat<T>(1), mid));
-        return detail::nan_or(x, d);
+        return detail::select(x < -three, T(0),
+                              detail::select(x > three, detail::splat<T>(1), mid));
     }
 };
 
