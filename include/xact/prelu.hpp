@@ -86,8 +86,9 @@ XACT_INLINE T prelu_dalpha_add(const T& s, const T& x, const T& dy) noexcept {
     return detail::fma_unless_nonnegative(x, x, dy, s);
 }
 
-// Partial sums start at +0 and every term added is a rounded sum or product, so a partial is
-// never -0 (in round-to-nearest a + b is -0 only when both are -0). Adding a +0 term (the
+// Partial sums start at +0 and every step is a rounded sum, product or fused multiply-add, so
+// a partial is never -0 (in round-to-nearest a + b, or a b + c, is -0 only when both addends
+// are -0). Adding a +0 term (the
 // padding lanes of a partial batch, an absent batch) therefore leaves any partial bitwise
 // unchanged; the code relies on this to pad tails.
 
