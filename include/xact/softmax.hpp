@@ -101,7 +101,8 @@ XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     // after two small roundings (|s| < 0.42), within 1 ULP of e^(hi + lo) before scaling.
     const T v = splat<T>(1) + (p.s + detail::fma(p.s, lo, lo));
     const T up = pow2i<T>(p.n + int_t<T>(k));
-    return (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88); // 2^(K - k)
+    const S big_k = f32 ? 64 : 512; // K
+    return scalef_or(v, p.k + splat<T>(big_k), (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88));
 }
 
 /// Sum of the double-word lanes (hi, lo), added in lane order with TwoSum, normalized.

@@ -116,6 +116,50 @@ XACT_INLINE T positive_or(const T& x, const T& a) noexcept {
     return detail::nan_or(x, detail::select(x > T(0), splat<T>(1), a));
 }
 
+/// x < lo ? lo : x, and x where x is NaN. On x86 one max with x second: (v)maxps returns its
+/// second operand when either is NaN.
+template <class T>
+XACT_INLINE T at_least(const T& x, const T& lo) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32) return T(_mm512_max_ps(lo, x));
+        if constexpr (bytes == 64 && !f32) return T(_mm512_max_pd(lo, x));
+#endif
+#if defined(__AVX__)
+        if constexpr (bytes == 32 && f32) return T(_mm256_max_ps(lo, x));
+        if constexpr (bytes == 32 && !f32) return T(_mm256_max_pd(lo, x));
+#endif
+        if constexpr (bytes == 16 && f32) return T(_mm_max_ps(lo, x));
+        if constexpr (bytes == 16 && !f32) return T(_mm_max_pd(lo, x));
+#endif
+    }
+    return detail::select(x < lo, lo, x);
+}
+/// x > hi ? hi : x, and x where x is NaN (as at_least, with min).
+template <class T>
+XACT_INLINE T at_most(const T& x, const T& hi) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32) return T(_mm512_min_ps(hi, x));
+        if constexpr (bytes == 64 && !f32) return T(_mm512_min_pd(hi, x));
+#endif
+#if defined(__AVX__)
+        if constexpr (bytes == 32 && f32) return T(_mm256_min_ps(hi, x));
+        if constexpr (bytes == 32 && !f32) return T(_mm256_min_pd(hi, x));
+#endif
+        if constexpr (bytes == 16 && f32) return T(_mm_min_ps(hi, x));
+        if constexpr (bytes == 16 && !f32) return T(_mm_min_pd(hi, x));
+#endif
+    }
+    return detail::select(x > hi, hi, x);
+}
+
 /// True where l < x < h or x is NaN, i.e. !(x <= l) && !(x >= h). On x86 two unordered
 /// compares (on AVX-512 the second is masked by the first, so no mask logic remains).
 template <class T>
@@ -436,6 +480,40 @@ XACT_INLINE T scale2_down(const T& x, const int_t<T>& n) noexcept {
     constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
     constexpr int k = f32 ? 100 : 600;
     return (x * pow2i<T>(n + int_t<T>(k))) * splat<T>(f32 ? 0x1p-100 : 0x1p-600);
+}
+
+/// x * 2^k for integer-valued reals k: on AVX-512 one vscalef (rounded once, subnormal
+/// results included); elsewhere `portable`, the caller's own computation of the same
+/// correctly rounded value (on AVX-512 it is then dead code and removed).
+template <class T>
+XACT_INLINE T scalef_or(const T& x, const T& k, const T& portable) noexcept {
+    if constexpr (is_batch_v<T>) {
+#if defined(__AVX512F__)
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, float>)
+            return T(_mm512_scalef_ps(x, k));
+        if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, double>)
+            return T(_mm512_scalef_pd(x, k));
+#endif
+    }
+    (void)x;
+    (void)k;
+    return portable;
+}
+/// scale2 with n also given as reals k (k == n): one vscalef on AVX-512, same bits.
+template <class T>
+XACT_INLINE T scale2(const T& x, const int_t<T>& n, const T& k) noexcept {
+    return scalef_or(x, k, scale2(x, n));
+}
+/// scale2_down with n also given as reals k (k == n): one vscalef on AVX-512, same bits.
+template <class T>
+XACT_INLINE T scale2_down(const T& x, const int_t<T>& n, const T& k) noexcept {
+    return scalef_or(x, k, scale2_down(x, n));
+}
+/// 2^n with n also given as reals k (k == n).
+template <class T>
+XACT_INLINE T pow2i(const int_t<T>& n, const T& k) noexcept {
+    return scalef_or(splat<T>(1), k, pow2i<T>(n));
 }
 
 // ---------------------------------------------------------------- memory

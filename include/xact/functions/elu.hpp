@@ -20,6 +20,11 @@ struct elu {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         // x > 0 lanes are discarded: expm1's x > 0 form is not needed (bitwise the same).
+        // For α > 0, α expm1(±0) = ±0 = x, so the zeros take the x side too.
+        if (alpha == 1.0) return detail::select(x >= T(0), x, math::detail::expm1_negative(x));
+        if (alpha > 0.0)
+            return detail::select(x >= T(0), x,
+                                  detail::splat<T>(alpha) * math::detail::expm1_negative(x));
         return detail::select(x > T(0), x,
                               detail::splat<T>(alpha) * math::detail::expm1_nonpositive(x));
     }

@@ -57,6 +57,7 @@ template <class T>
 struct logistic {
     T hi, lo, m, ev, d, d_err; // ev = m 2^n, rounded once
     int_t<T> n;
+    T k; // n as a real
     /// num / (1 + e^-|b|), the quotient corrected once (div_1_2).
     XACT_INLINE T over_d(const T& num, const T& num_lo) const noexcept {
         return div_1_2(num, num_lo, d, d_err);
@@ -73,7 +74,7 @@ struct logistic {
 /// d + d_err = 1 + m 2^n exactly (n <= 0).
 template <class T>
 XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
-    l.ev = detail::scale2_down(l.m, l.n);
+    l.ev = detail::scale2_down(l.m, l.n, l.k);
     const T one = splat<T>(1);
     l.d = one + l.ev;
     l.d_err = (one - l.d) + l.ev; // exact: Fast2Sum, ev <= 1
@@ -86,6 +87,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
     l.lo = e.lo;
     l.m = e.hi; // = hi + lo rounded
     l.n = e.n;
+    l.k = e.k;
     logistic_denominator(l);
     return l;
 }
@@ -101,6 +103,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
     l.hi = l.m;
     l.lo = (e.hi - l.m) + lo;
     l.n = e.n;
+    l.k = e.k;
     logistic_denominator(l);
     return l;
 }
@@ -201,7 +204,8 @@ struct tanh {
         // rounded once (4t may be representable where t alone underflows).
         const auto l = detail::logistic_of(detail::splat<T>(2) * a);
         const T r1 = l.over_d(detail::splat<T>(1));
-        const T tail = detail::scale2_down((l.m * r1) * r1, l.n + detail::int_t<T>(2));
+        const T tail = detail::scale2_down((l.m * r1) * r1, l.n + detail::int_t<T>(2),
+                                           l.k + detail::splat<T>(2));
         return detail::select(a < detail::splat<T>(split), near0, tail);
     }
     /// From y = tanh(x): 1 - y², rounded once. Loses accuracy where |y| rounds to 1.
@@ -255,13 +259,13 @@ struct swish {
     }
 
   private:
-    /// x 2^n for the b < 0 side: scale2_down needs |x| <= 2^27 (true for β = 1).
+    /// x 2^n (n of l) for the b < 0 side: scale2_down needs |x| <= 2^27 (true for β = 1).
     template <bool Unit, class T>
-    XACT_INLINE static T scaled(const T& x, const detail::int_t<T>& n) noexcept {
+    XACT_INLINE static T scaled(const T& x, const detail::logistic<T>& l) noexcept {
         if constexpr (Unit) {
-            return detail::scale2_down(x, n);
+            return detail::scale2_down(x, l.n, l.k);
         } else {
-            return detail::scale2(x, n);
+            return detail::scale2(x, l.n); // no vscalef: |x| may exceed scale2_down's range
         }
     }
     /// x σ(b) from the logistic core of b (+ its low part).
@@ -278,7 +282,7 @@ struct swish {
                              detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
         const T inf = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity());
         const T y =
-            detail::select(pos, detail::select(detail::abs(x) == inf, x, q), scaled<Unit>(q, l.n));
+            detail::select(pos, detail::select(detail::abs(x) == inf, x, q), scaled<Unit>(q, l));
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
         const T far =
@@ -293,9 +297,9 @@ struct swish {
     template <bool Unit, class T>
     XACT_INLINE static T slope(const T& bx, const detail::logistic<T>& l) noexcept {
         const T one = detail::splat<T>(1);
-        const T big = l.over_d(one);             // σ(|βx|)
-        const T small_m = l.over_d_by(l.m, big); // σ(-|βx|) / 2^n
-        const T sm = detail::select(bx >= T(0), scaled<Unit>(small_m, l.n), big); // σ(-βx)
+        const T big = l.over_d(one);                                            // σ(|βx|)
+        const T small_m = l.over_d_by(l.m, big);                                // σ(-|βx|) / 2^n
+        const T sm = detail::select(bx >= T(0), scaled<Unit>(small_m, l), big); // σ(-βx)
         // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
         const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
@@ -308,7 +312,7 @@ struct swish {
         detail::two_product(b, sm, ph, pl);
         const T fac = (ph + one) + pl;
 #endif
-        return detail::select(bx >= T(0), big * fac, scaled<Unit>(small_m * fac, l.n));
+        return detail::select(bx >= T(0), big * fac, scaled<Unit>(small_m * fac, l));
     }
 };
 /// silu(x) = x σ(x): swish with β = 1.

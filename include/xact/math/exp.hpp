@@ -32,18 +32,22 @@ struct exp_parts {
 
 // nonpositive: the caller knows x <= 0 (or NaN). deep: the clamps below widen to [-200, 240]
 // (float) / [-1500, 1800] (double), for callers that scale 2^n further before one rounding
-// (n then exceeds the reach of scale2 alone; the caller clamps what it passes on).
-template <class T, bool nonpositive = false, bool deep = false>
+// (n then exceeds the reach of scale2 alone; the caller clamps what it passes on). near:
+// the lower clamp is -41 instead, for expm1 of x <= 0 (below -41 it is -1 in float and
+// double alike), which keeps n >= -60 without a clamp of its own.
+template <class T, bool nonpositive = false, bool deep = false, bool near = false>
 XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     // Clamp (select keeps NaN): above hi, e^x overflows; lo lies far below the subnormal
     // range (e^x 2^k still rounds to 0 for the scalings k <= 64 callers apply), while
     // 2^n stays within the reach of scale2.
-    const T lo = splat<T>(deep ? (f32 ? -200.0 : -1500.0) : (f32 ? -150.0 : -1100.0));
+    const T lo = splat<T>(near   ? -41.0
+                          : deep ? (f32 ? -200.0 : -1500.0)
+                                 : (f32 ? -150.0 : -1100.0));
     const T hi = splat<T>(deep ? (f32 ? 240.0 : 1800.0) : (f32 ? 89.0 : 710.0));
-    T x = xact::detail::select(x_in < lo, lo, x_in);
-    if constexpr (!nonpositive) x = xact::detail::select(x_in > hi, hi, x);
+    T x = xact::detail::at_least(x_in, lo);
+    if constexpr (!nonpositive) x = xact::detail::at_most(x, hi);
     // n = round(x / ln2) by the 1.5 * 2^(p-1) trick (round to nearest even, exact for |n| <
     // 2^(p-2)); its integer value is read from the low bits of the sum.
     const T magic = splat<T>(f32 ? 0x1.8p23 : 0x1.8p52);
@@ -107,6 +111,7 @@ template <class T>
 struct exp_split {
     T hi, lo;
     int_t<T> n;
+    T k; // n as a real (for scale2_down(x, n, k))
 };
 template <class T, bool nonpositive = false, bool deep = false>
 XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
@@ -117,7 +122,7 @@ XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
     const T r1 = one + p.r;
     const T t = detail::fma(p.r2, p.q, (one - r1) + p.r);
     const T hi = r1 + t;
-    return {hi, t - (hi - r1), p.n}; // hi - r1 is exact
+    return {hi, t - (hi - r1), p.n, p.k}; // hi - r1 is exact
 }
 /// m 2^n for callers of exp_parts_of<..., deep = true>, which may pass n beyond the reach of
 /// scale2: n is clamped to [-250, 250] (float) / [-2000, 2000] (double) first, where the
@@ -133,7 +138,7 @@ XACT_INLINE T scale2_clamped(const T& m, const int_t<T>& n) noexcept {
 template <class T>
 XACT_INLINE T exp(const T& x) noexcept {
     const auto e = detail::exp_parts_of(x);
-    return detail::scale2(e.hi, e.n); // hi + lo rounds to hi: lo is hi's own rounding error
+    return detail::scale2(e.hi, e.n, e.k); // hi + lo rounds to hi: lo is hi's own rounding error
 }
 
 namespace detail {
@@ -148,19 +153,34 @@ XACT_INLINE T expm1_low(const exp_parts<T>& p) noexcept {
 
 /// The n <= 0 form of expm1 (see expm1): 2^n s + (2^n - 1), rounded once. Lanes with n >= 1
 /// get a meaningless (finite or NaN) value that the caller discards; with nonpositive (the
-/// caller discards every x > 0 lane) n is not even clamped to 0 for them.
-template <bool nonpositive = false, class T>
+/// caller discards every x > 0 lane) n is not even clamped to 0 for them, and with near (p
+/// from exp_reduce<..., near = true>, so n >= -60) not at all.
+template <bool nonpositive = false, bool near = false, class T>
 XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
     using I = int_t<T>;
     constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
     const I zero(0), cap(60);
-    I n_lo = xact::detail::select(p.n < -cap, -cap, p.n);
-    if constexpr (!nonpositive) n_lo = xact::detail::select(p.n > zero, zero, n_lo);
-    const T two_n = detail::pow2i<T>(n_lo);
+    I n_lo = p.n;
+    T k_lo = p.k; // n_lo as a real (for pow2i(n, k))
+    if constexpr (!near) {
+        n_lo = xact::detail::select(p.n < -cap, -cap, p.n);
+        k_lo = xact::detail::at_least(p.k, detail::splat<T>(-60));
+    }
+    if constexpr (!nonpositive) {
+        n_lo = xact::detail::select(p.n > zero, zero, n_lo);
+        k_lo = xact::detail::at_most(k_lo, detail::splat<T>(0));
+    }
+    const T two_n = detail::pow2i<T>(n_lo, k_lo);
     if constexpr (f32) {
-        // At n = 0 the result is s itself, so its low part is added in (2^0 - 1 = 0 exactly).
+#if XACT_HAS_FMA
+        // At n = 0 the result is s itself: s + s_lo would round to s again (s_lo is the exact
+        // rounding error of s), so no low part is needed.
+        return detail::fma(two_n, p.s, two_n - T(1));
+#else
+        // Without FMA s_lo also holds the rounding of r^2 P(r) and may correct s at n = 0.
         return detail::fma(two_n, p.s,
                            (two_n - T(1)) + xact::detail::select(p.k == T(0), p.s_lo, T(0)));
+#endif
     } else {
         // Double also carries the rounding of r: e^(r + r_lo) - 1 = s + s_lo + r_lo (1 + s).
         // Where |2^n e^r - 1| < 2^n e^r that error is magnified (up to 3x at n = 1), which
@@ -174,11 +194,17 @@ XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
     }
 }
 
-/// expm1(x) for x <= 0 (and NaN), bitwise equal to expm1 there, without the work of its
-/// x > 0 form: elu and selu discard their x > 0 lanes. Other x give a meaningless value.
+/// expm1(x) for x < 0 (and NaN), bitwise equal to expm1 there, without the work of its
+/// x > 0 form. Other x, ±0 included, give a meaningless value.
+template <class T>
+XACT_INLINE T expm1_negative(const T& x) noexcept {
+    return expm1_small<true, true>(exp_reduce<T, true, false, true>(x));
+}
+/// expm1(x) for x <= 0 (and NaN), bitwise equal to expm1 there (expm1(±0) = ±0): elu and
+/// selu discard their x > 0 lanes. Other x give a meaningless value.
 template <class T>
 XACT_INLINE T expm1_nonpositive(const T& x) noexcept {
-    return xact::detail::select(x == T(0), x, expm1_small<true>(exp_reduce<T, true>(x)));
+    return xact::detail::select(x == T(0), x, expm1_negative(x));
 }
 } // namespace detail
 
@@ -206,7 +232,7 @@ XACT_INLINE T expm1(const T& x) noexcept {
     const auto exact = p.k < detail::splat<T>(f32 ? 24 : 53);
     const T m_hi = xact::detail::select(exact, m, T(0)),
             m_lo = xact::detail::select(exact, T(0), m);
-    const T big = detail::scale2((a - m_hi) + ((a_err + lo) - m_lo), p.n);
+    const T big = detail::scale2((a - m_hi) + ((a_err + lo) - m_lo), p.n, p.k);
     const T y = xact::detail::select(p.k > T(0), big, small);
     // ±0 (and tiny x, where s = x exactly anyway) returns x itself: the sign of -0 is kept.
     return detail::select(x == T(0), x, y);
