@@ -280,18 +280,20 @@ struct swish {
         detail::two_product(x, l.hi, xh, xl);
         const T q = l.over_d(detail::select(pos, x, xh),
                              detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
-        const T inf = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity());
-        const T y =
-            detail::select(pos, detail::select(detail::abs(x) == inf, x, q), scaled<Unit>(q, l));
-        // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
-        // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0.
-        const T far =
-            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+        const T y = detail::select(pos, q, scaled<Unit>(q, l));
         // x > 0 with b >= 0: x σ(b) >= x / 2 > 0, yet for x = 2^-149 (float) the quotient is
         // the tie 2^-150 plus a tiny positive part the division cannot see; it rounds up.
         const T y1 = detail::at_least_smallest_subnormal(pos & (x > T(0)), y);
-        // ±0 returns itself (the correction step would turn -0 into +0).
-        return detail::select(b < far, detail::copysign(T(0), x), detail::select(x == T(0), x, y1));
+        // ±0 returns itself (the correction step would turn -0 into +0), and so does ±inf
+        // (σ = 1 there, where the division gives inf - inf), unless b < far.
+        const T y2 = detail::zero_or_inf_kept(y1, x);
+        // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
+        // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0. For β = 1
+        // that x is negative.
+        const T far =
+            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+        const T zero = Unit ? detail::splat<T>(-0.0) : detail::copysign(T(0), x);
+        return detail::select(b < far, zero, y2);
     }
     /// f'(x) = σ(b) (1 + b σ(-b)) from the logistic core of b = βx.
     template <bool Unit, class T>
@@ -302,7 +304,7 @@ struct swish {
         const T sm = detail::select(bx >= T(0), scaled<Unit>(small_m, l), big); // σ(-βx)
         // βx is clamped where σ(-βx) is already 0 or 1, so ±inf * 0 cannot make a NaN.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
-        const T b = detail::select(bx > lim, lim, detail::select(bx < -lim, -lim, bx));
+        const T b = detail::at_most(detail::at_least(bx, -lim), lim);
         // f' = σ(βx) (1 + βx σ(-βx)); for βx < 0, σ(βx) = small_m 2^n is scaled last.
 #if XACT_HAS_FMA
         const T fac = detail::fma(b, sm, one);
