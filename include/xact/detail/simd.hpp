@@ -292,32 +292,26 @@ XACT_INLINE T abs(const T& x) noexcept {
     }
 }
 
-/// x where x is ±0 or ±inf, y elsewhere (NaN x: the caller's y is NaN too). On AVX-512 one
+/// x where x is ±inf, y elsewhere (NaN x: the caller's y is NaN too). On AVX-512 one
 /// vfixupimm: x is sorted into NaN, zero, +1, ±inf, negative or positive and the table answers
-/// x (NaN, zero, ±inf) or y.
+/// x (NaN, ±inf) or y. Zeros are left to the caller: under DAZ vfixupimm would see a subnormal
+/// x as a zero and answer a flushed zero, where a compare and select keep x's bits.
 template <class T>
-XACT_INLINE T zero_or_inf_kept(const T& y, const T& x) noexcept {
+XACT_INLINE T inf_kept(const T& y, const T& x) noexcept {
     if constexpr (is_batch_v<T>) {
 #if defined(__AVX512F__)
         constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
-        // One nibble per class, class 0 lowest: QNaN -> 1 (x), SNaN -> 2 (x quieted), zero,
-        // -inf, +inf -> 1 (x); +1, negative, positive -> 0 (y, the destination).
-        constexpr int table = 0x00110121;
+        // One nibble per class, class 0 lowest: QNaN -> 1 (x), SNaN -> 2 (x quieted), -inf,
+        // +inf -> 1 (x); zero, +1, negative, positive -> 0 (y, the destination).
+        constexpr int table = 0x00110021;
         if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, float>)
             return T(_mm512_fixupimm_ps(y, x, _mm512_set1_epi32(table), 0));
         if constexpr (bytes == 64 && std::is_same_v<scalar_t<T>, double>)
             return T(_mm512_fixupimm_pd(y, x, _mm512_set1_epi64(table), 0));
 #endif
-        return detail::select(
-            (x == T(0)) |
-                (detail::abs(x) == splat<T>(std::numeric_limits<scalar_t<T>>::infinity())),
-            x, y);
-    } else {
-        return (x == T(0) ||
-                detail::abs(x) == splat<T>(std::numeric_limits<scalar_t<T>>::infinity()))
-                   ? x
-                   : y;
     }
+    return detail::select(detail::abs(x) == splat<T>(std::numeric_limits<scalar_t<T>>::infinity()),
+                          x, y);
 }
 
 /// |mag| with the sign bit of sgn (per lane; NaN magnitudes stay NaN).

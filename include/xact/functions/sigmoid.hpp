@@ -286,7 +286,7 @@ struct swish {
         const T y1 = detail::at_least_smallest_subnormal(pos & (x > T(0)), y);
         // ±0 returns itself (the correction step would turn -0 into +0), and so does ±inf
         // (σ = 1 there, where the division gives inf - inf), unless b < far.
-        const T y2 = detail::zero_or_inf_kept(y1, x);
+        const T y2 = detail::select(x == T(0), x, detail::inf_kept(y1, x));
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0. For β = 1
         // that x is negative.
