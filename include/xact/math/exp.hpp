@@ -32,19 +32,19 @@ struct exp_parts {
 
 // nonpositive: the caller knows x <= 0 (or NaN). deep: the clamps below widen to [-200, 240]
 // (float) / [-1500, 1800] (double), for callers that scale 2^n further before one rounding
-// (n then exceeds the reach of scale2 alone; the caller clamps what it passes on). near:
+// (n then exceeds the reach of scale2 alone; the caller clamps what it passes on). shallow:
 // the lower clamp is -41 instead, for expm1 of x <= 0 (below -41 it is -1 in float and
 // double alike), which keeps n >= -60 without a clamp of its own.
-template <class T, bool nonpositive = false, bool deep = false, bool near = false>
+template <class T, bool nonpositive = false, bool deep = false, bool shallow = false>
 XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     // Clamp (select keeps NaN): above hi, e^x overflows; lo lies far below the subnormal
     // range (e^x 2^k still rounds to 0 for the scalings k <= 64 callers apply), while
     // 2^n stays within the reach of scale2.
-    const T lo = splat<T>(near   ? -41.0
-                          : deep ? (f32 ? -200.0 : -1500.0)
-                                 : (f32 ? -150.0 : -1100.0));
+    const T lo = splat<T>(shallow ? -41.0
+                          : deep  ? (f32 ? -200.0 : -1500.0)
+                                  : (f32 ? -150.0 : -1100.0));
     const T hi = splat<T>(deep ? (f32 ? 240.0 : 1800.0) : (f32 ? 89.0 : 710.0));
     T x = xact::detail::at_least(x_in, lo);
     if constexpr (!nonpositive) x = xact::detail::at_most(x, hi);
@@ -153,16 +153,16 @@ XACT_INLINE T expm1_low(const exp_parts<T>& p) noexcept {
 
 /// The n <= 0 form of expm1 (see expm1): 2^n s + (2^n - 1), rounded once. Lanes with n >= 1
 /// get a meaningless (finite or NaN) value that the caller discards; with nonpositive (the
-/// caller discards every x > 0 lane) n is not even clamped to 0 for them, and with near (p
-/// from exp_reduce<..., near = true>, so n >= -60) not at all.
-template <bool nonpositive = false, bool near = false, class T>
+/// caller discards every x > 0 lane) n is not even clamped to 0 for them, and with shallow (p
+/// from exp_reduce<..., shallow = true>, so n >= -60) not at all.
+template <bool nonpositive = false, bool shallow = false, class T>
 XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
     using I = int_t<T>;
     constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
     const I zero(0), cap(60);
     I n_lo = p.n;
     T k_lo = p.k; // n_lo as a real (for pow2i(n, k))
-    if constexpr (!near) {
+    if constexpr (!shallow) {
         n_lo = xact::detail::select(p.n < -cap, -cap, p.n);
         k_lo = xact::detail::at_least(p.k, detail::splat<T>(-60));
     }
