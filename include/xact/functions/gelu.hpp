@@ -599,14 +599,7 @@ XACT_INLINE T gelu_tail_d(const T& x) noexcept {
 /// Both are the correctly rounded product, so scalar and SIMD results agree bitwise.
 template <class T>
 XACT_INLINE T gelu_ldexp(const T& y, const T& nf, const int_t<T>& n) noexcept {
-#if defined(__AVX512F__)
-    if constexpr (is_batch_v<T> && simd_traits<T>::width == 16) {
-        return T(_mm512_scalef_ps(y, nf));
-    }
-#endif
-    (void)nf;
-    const int_t<T> n1 = n >> 1;
-    return (y * pow2i<T>(n1)) * pow2i<T>(n - n1);
+    return detail::scale2(y, n, nf);
 }
 
 /// float, 3.25 < |x| (and non-finite): a = min(|x|, 15) (beyond, f and f' have underflowed to 0),

@@ -159,14 +159,15 @@ template <bool nonpositive = false, bool shallow = false, class T>
 XACT_INLINE T expm1_small(const exp_parts<T>& p) noexcept {
     using I = int_t<T>;
     constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
-    const I zero(0), cap(60);
     I n_lo = p.n;
     T k_lo = p.k; // n_lo as a real (for pow2i(n, k))
     if constexpr (!shallow) {
+        const I cap(60);
         n_lo = xact::detail::select(p.n < -cap, -cap, p.n);
         k_lo = xact::detail::at_least(p.k, detail::splat<T>(-60));
     }
     if constexpr (!nonpositive) {
+        const I zero(0);
         n_lo = xact::detail::select(p.n > zero, zero, n_lo);
         k_lo = xact::detail::at_most(k_lo, detail::splat<T>(0));
     }
