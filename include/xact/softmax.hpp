@@ -13,9 +13,10 @@
 //
 // Accuracy (spec.md §3; measured figures in the README): every element within 4 ULP, for
 // rows of any length. x_i - m is carried exactly as a double-word (its rounding would cost
-// |x_i - m| / 2 ULP), e^(x_i - m) takes the low part as a factor (1 + lo), the sums are
-// compensated (TwoSum per lane, so s is known to about u^2 whatever the row length), and
-// softmax multiplies by a double-word 1 / s. The backward dot products and sums are
+// |x_i - m| / 2 ULP), e^(x_i - m) takes the low part into its reduced argument, the sums are
+// compensated (per lane: TwoSum, or for softmax a Fast2Sum on sums that start at an offset
+// above every term; s is known to about u^2 whatever the row length), and softmax multiplies
+// by a double-word 1 / s. The backward dot products and sums are
 // compensated the same way; where dx cancels, its error is bounded by a few ULP of the
 // largest term.
 //
@@ -87,22 +88,46 @@ XACT_INLINE void shifted(const T& x, const T& m, T& hi, T& lo) noexcept {
 // matters stays a normal number, so the sums lose nothing to subnormal rounding and
 // softmax's y = (e 2^K) (2^-K / s) rounds once, also where y is subnormal.
 
-/// e^(hi + lo) 2^K for hi <= 0 (or NaN) and |lo| <= ulp(hi): e^hi (1 + lo) rounded once, then
-/// scaled exactly by 2^(n + K) in two steps (n >= -217 float, -1587 double after the clamp of
-/// exp_reduce; results that would be far below the normal range lose their low bits there,
-/// which is harmless: they are below 2^-100 of the row's sum).
+/// e^(hi + lo) 2^K for hi <= 0 (or NaN) and |lo| <= ulp(hi) (0 where hi <= -150 float, -1100
+/// double): 1 + s rounded once, then scaled exactly by 2^(n + K) in two steps (n >= -217
+/// float, -1587 double after the clamp of exp_reduce; results that would be far below the
+/// normal range lose their low bits there, which is harmless: they are below 2^-100 of the
+/// row's sum).
 template <class T>
 XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     constexpr int k = f32 ? 100 : 600; // keeps 2^(n + k) normal
-    const auto p = math::detail::exp_reduce<T, true>(hi);
-    // e^r (1 + lo) = 1 + s + lo (1 + s), s = e^r - 1 = r + r^2 P(r): the last sum rounds once
-    // after two small roundings (|s| < 0.42), within 1 ULP of e^(hi + lo) before scaling.
-    const T v = splat<T>(1) + (p.s + detail::fma(p.s, lo, lo));
+    // lo joins r = hi + lo - n ln2 (rounded once, |r| <= 0.35); s = e^r - 1 = r + r^2 P(r)
+    // rounds once more (|s| < 0.42) before 1 + s: within 1 ULP of e^(hi + lo) before scaling.
+    // At the max (hi = lo = 0) r and s are 0: the term is 2^K exactly.
+    const auto p = math::detail::exp_reduce<T, true>(hi, lo);
+    const T v = splat<T>(1) + p.s;
     const T up = pow2i<T>(p.n + int_t<T>(k));
     const S big_k = f32 ? 64 : 512; // K
     return scalef_or(v, p.k + splat<T>(big_k), (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88));
+}
+
+/// The per-lane starting value of softmax's sums: above every term (2^K), so that adding a
+/// term is an exact Fast2Sum (accumulate_below); removed once per row (remove_offset).
+template <class V>
+inline constexpr scalar_t<V> softmax_offset = std::is_same_v<scalar_t<V>, float> ? 0x1p65 : 0x1p513;
+
+/// Adds v into (h, l) for h >= |v| (softmax's offset sums): Fast2Sum, exact.
+template <class T>
+XACT_INLINE void accumulate_below(T& h, T& l, const T& v) noexcept {
+    const T s = h + v;
+    l = l + (v - (s - h));
+    h = s;
+}
+/// (s_hi + s_lo) - off as a normalized double-word (off: the offsets the sums started at).
+template <class T>
+XACT_INLINE void remove_offset(T& s_hi, T& s_lo, const T& off) noexcept {
+    T t, err;
+    two_sum(s_hi, -off, t, err);
+    const T lo = s_lo + err;
+    s_hi = t + lo;
+    s_lo = lo - (s_hi - t);
 }
 
 /// Sum of the double-word lanes (hi, lo), added in lane order with TwoSum, normalized.
@@ -250,18 +275,25 @@ bool softmax_lines(const IO& io, const T* x, T* y, std::size_t len, std::size_t 
     for (std::size_t c = 0; c < len; ++c) m = vmax(m, io.load(x + c * stride, -inf));
     if (any_of(m == V(inf))) return false;
     V s_hi(T(0)), s_lo(T(0)), k(T(0));
-    for (std::size_t c = 0; c < len; ++c) {
-        V hi, lo;
-        shifted(io.load(x + c * stride, -inf), m, hi, lo);
-        const V e = exp_shifted(hi, lo);
-        if (log) { // the maxima are counted apart (see log_count_plus)
-            const auto top = hi == V(T(0));
+    if (log) {
+        for (std::size_t c = 0; c < len; ++c) {
+            V hi, lo;
+            shifted(io.load(x + c * stride, -inf), m, hi, lo);
+            const V e = exp_shifted(hi, lo);
+            const auto top = hi == V(T(0)); // the maxima are counted apart (log_count_plus)
             k = k + detail::select(top, V(T(1)), V(T(0)));
             accumulate(s_hi, s_lo, detail::select(top, V(T(0)), e));
-        } else {
-            io.store(y + c * stride, e);
-            accumulate(s_hi, s_lo, e);
         }
+    } else {
+        s_hi = V(softmax_offset<V>);
+        for (std::size_t c = 0; c < len; ++c) {
+            V hi, lo;
+            shifted(io.load(x + c * stride, -inf), m, hi, lo);
+            const V e = exp_shifted(hi, lo);
+            io.store(y + c * stride, e);
+            accumulate_below(s_hi, s_lo, e);
+        }
+        remove_offset(s_hi, s_lo, V(softmax_offset<V>));
     }
     const V n_hi = s_hi + s_lo, n_lo = s_lo - (n_hi - s_hi);
     if (log) {
@@ -383,8 +415,9 @@ struct row_acc {
     B h0, l0, h1, l1, k;
 };
 
-/// One batch of terms e^(x - m) into the accumulator pair (h, l); with `split`, the maxima
-/// (x == m, term exactly 2^K) are counted in k instead.
+/// One batch of terms e^(x - m) 2^K into the accumulator pair (h, l); with `split`
+/// (log_softmax), the maxima (x == m, term exactly 2^K) are counted in k instead; without
+/// (softmax), the sums started at softmax_offset.
 template <bool split, class B>
 XACT_INLINE B row_term(const B& x, const B& m, B& h, B& l, B& k) noexcept {
     using T = typename B::value_type;
@@ -395,8 +428,8 @@ XACT_INLINE B row_term(const B& x, const B& m, B& h, B& l, B& k) noexcept {
         const auto top = hi == B(T(0));
         k = k + detail::select(top, B(T(1)), B(T(0)));
         accumulate(h, l, detail::select(top, B(T(0)), e));
-    } else {
-        accumulate(h, l, e);
+    } else { // softmax: the sums start at softmax_offset
+        accumulate_below(h, l, e);
     }
     return e;
 }
@@ -445,11 +478,12 @@ void softmax_row(const T* x, T* y, std::size_t n) noexcept {
     using B = xsimd::batch<T, Arch>;
     const T m = row_max<Arch>(x, n);
     if (m == std::numeric_limits<T>::infinity()) return softmax_limit_row(x, y, n, 1, false);
-    const B zero(T(0));
-    row_acc<B> acc{zero, zero, zero, zero, zero};
+    const B zero(T(0)), off(softmax_offset<T>);
+    row_acc<B> acc{off, zero, off, zero, zero};
     row_exp_sum<false, Arch>(x, y, n, m, acc);
     T s_hi, s_lo, r_hi, r_lo;
     row_total(acc, s_hi, s_lo);
+    remove_offset(s_hi, s_lo, T(2 * B::size) * softmax_offset<T>);
     reciprocal_dw(s_hi, s_lo, r_hi, r_lo);
     const B rh(r_hi), rl(r_lo);
     map1<Arch>(y, y, n,

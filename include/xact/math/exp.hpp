@@ -35,8 +35,10 @@ struct exp_parts {
 // (n then exceeds the reach of scale2 alone; the caller clamps what it passes on). shallow:
 // the lower clamp is -41 instead, for expm1 of x <= 0 (below -41 it is -1 in float and
 // double alike), which keeps n >= -60 without a clamp of its own.
-template <class T, bool nonpositive = false, bool deep = false, bool shallow = false>
-XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
+// low: the argument is x_in + x_lo, x_lo a small low part (|x_lo| <= ulp(x_in), and 0 where
+// x_in is below the lower clamp); it joins r with the low part of ln2.
+template <class T, bool nonpositive, bool deep, bool shallow, bool low>
+XACT_INLINE exp_parts<T> exp_reduce_impl(const T& x_in, const T& x_lo) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
     // Clamp (select keeps NaN): above hi, e^x overflows; lo lies far below the subnormal
@@ -62,9 +64,16 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     const T ln2_lo = splat<T>(f32 ? 3.194618329871446e-05 : 1.9082149292705877e-10);
     // The constants carry the minus sign: -kf would be +0 for kf = +0 in some xsimd versions.
     const T r_hi = detail::fma(kf, -ln2_hi, x);
-    const T r = detail::fma(kf, -ln2_lo, r_hi);
+    T r;
+    if constexpr (low) {
+        const T c = detail::fma(kf, -ln2_lo, x_lo);
+        r = r_hi + c;
+        p.r_lo = (r_hi - r) + c;
+    } else {
+        r = detail::fma(kf, -ln2_lo, r_hi);
+        p.r_lo = detail::fma(kf, -ln2_lo, r_hi - r); // only expm1 (double) reads it
+    }
     p.r = r;
-    p.r_lo = detail::fma(kf, -ln2_lo, r_hi - r); // only expm1 (double) reads it
     // P(r) by Estrin's scheme (a shorter dependency chain than Horner; the kernels are
     // latency-bound); the coefficients come from tools/coefficients.py.
     const T r2 = r * r;
@@ -103,6 +112,16 @@ XACT_INLINE exp_parts<T> exp_reduce(const T& x_in) noexcept {
     p.s_lo = ((r - p.s) + pq) + pq_err;
 #endif
     return p;
+}
+template <class T, bool nonpositive = false, bool deep = false, bool shallow = false>
+XACT_INLINE exp_parts<T> exp_reduce(const T& x) noexcept {
+    return exp_reduce_impl<T, nonpositive, deep, shallow, false>(x, T(0));
+}
+/// exp_reduce of x + x_lo (|x_lo| <= ulp(x), and 0 where x < -150 float / -1100 double): r
+/// takes x_lo in, so e^r - 1 = s + s_lo is e^(x + x_lo - n ln2) - 1 to within r's rounding.
+template <class T, bool nonpositive = false>
+XACT_INLINE exp_parts<T> exp_reduce(const T& x, const T& x_lo) noexcept {
+    return exp_reduce_impl<T, nonpositive, false, false, true>(x, x_lo);
 }
 /// e^x = (hi + lo) 2^n with hi in [0.7, 1.42] rounded once and lo its rounding error (so
 /// hi + lo rounds to hi): for callers that multiply e^x by something before the one rounding
