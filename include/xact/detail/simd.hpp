@@ -560,6 +560,47 @@ XACT_INLINE T reduce_add_ordered(const xsimd::batch<T, A>& v) noexcept {
     return s;
 }
 
+/// The float lanes of v as doubles: lanes [0, W/2) in lo, [W/2, W) in hi (exact). One or two
+/// conversions per half on x86; elsewhere through memory.
+template <class A>
+XACT_INLINE void widen(const xsimd::batch<float, A>& v, xsimd::batch<double, A>& lo,
+                       xsimd::batch<double, A>& hi) noexcept {
+    using D = xsimd::batch<double, A>;
+    constexpr std::size_t W = xsimd::batch<float, A>::size;
+    static_assert(D::size * 2 == W, "a double batch holds half the float lanes");
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+    constexpr std::size_t bytes = W * sizeof(float);
+#if defined(__AVX512F__)
+    if constexpr (bytes == 64) {
+        const __m512 f = v;
+        lo = D(_mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+        hi = D(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+        return;
+    }
+#endif
+#if defined(__AVX__)
+    if constexpr (bytes == 32) {
+        const __m256 f = v;
+        lo = D(_mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+        hi = D(_mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+        return;
+    }
+#endif
+    if constexpr (bytes == 16) {
+        const __m128 f = v;
+        lo = D(_mm_cvtps_pd(f));
+        hi = D(_mm_cvtps_pd(_mm_movehl_ps(f, f)));
+        return;
+    }
+#endif
+    alignas(64) float f[W];
+    alignas(64) double d[W];
+    v.store_aligned(f);
+    for (std::size_t i = 0; i < W; ++i) d[i] = f[i];
+    lo = D::load_aligned(d);
+    hi = D::load_aligned(d + W / 2);
+}
+
 /// Sum of the lanes of v by halving: lane i += lane i + W/2 for i < W/2, then the same on the
 /// lower half, down to one lane. The same order on every target; on AVX and AVX-512 it stays
 /// in registers (about 2 log2 W operations instead of W - 1 dependent scalar additions).
