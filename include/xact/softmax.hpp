@@ -14,11 +14,10 @@
 // Accuracy (spec.md §3; measured figures in the README): every element within 4 ULP, for
 // rows of any length. x_i - m is carried exactly as a double-word (its rounding would cost
 // |x_i - m| / 2 ULP), e^(x_i - m) takes the low part into its reduced argument, the sums are
-// compensated (per lane: TwoSum, or for softmax a Fast2Sum on sums that start at an offset
-// above every term; s is known to about u^2 whatever the row length), and softmax multiplies
-// by a double-word 1 / s. The backward dot products and sums are
-// compensated the same way; where dx cancels, its error is bounded by a few ULP of the
-// largest term.
+// accurate far below an ULP of s for rows of any practical length (float: in double lanes,
+// n 2^-53 relative; double: TwoSum per lane), and softmax multiplies by a double-word 1 / s.
+// The backward dot products and sums are accumulated the same way (float products are exact
+// in double); where dx cancels, its error is bounded by a few ULP of the largest term.
 //
 // Special values, per row: any NaN -> the whole row NaN. One or more +inf (and no NaN) -> the
 // limit: softmax 1/k on the k +inf entries and 0 elsewhere, log_softmax -log k and -inf. Every
@@ -108,28 +107,6 @@ XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     return scalef_or(v, p.k + splat<T>(big_k), (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88));
 }
 
-/// The per-lane starting value of softmax's sums: above every term (2^K), so that adding a
-/// term is an exact Fast2Sum (accumulate_below); removed once per row (remove_offset).
-template <class V>
-inline constexpr scalar_t<V> softmax_offset = std::is_same_v<scalar_t<V>, float> ? 0x1p65 : 0x1p513;
-
-/// Adds v into (h, l) for h >= |v| (softmax's offset sums): Fast2Sum, exact.
-template <class T>
-XACT_INLINE void accumulate_below(T& h, T& l, const T& v) noexcept {
-    const T s = h + v;
-    l = l + (v - (s - h));
-    h = s;
-}
-/// (s_hi + s_lo) - off as a normalized double-word (off: the offsets the sums started at).
-template <class T>
-XACT_INLINE void remove_offset(T& s_hi, T& s_lo, const T& off) noexcept {
-    T t, err;
-    two_sum(s_hi, -off, t, err);
-    const T lo = s_lo + err;
-    s_hi = t + lo;
-    s_lo = lo - (s_hi - t);
-}
-
 /// Sum of the double-word lanes (hi, lo), added in lane order with TwoSum, normalized.
 template <class T, class A>
 XACT_INLINE void reduce_dw(const xsimd::batch<T, A>& hi, const xsimd::batch<T, A>& lo, T& s_hi,
@@ -148,6 +125,87 @@ XACT_INLINE void reduce_dw(const xsimd::batch<T, A>& hi, const xsimd::batch<T, A
     }
     s_hi = s + e;
     s_lo = e - (s_hi - s); // Fast2Sum: |e| is far below |s| (or s = 0, where it is exact)
+}
+
+/// A running sum of terms (exp_shifted values: >= 0, or NaN), one per lane of V. double: TwoSum
+/// into (h, l). float (the specializations below): in double lanes, where the widening is
+/// exact and each addition rounds at 2^-53 of the partial sum, so that even 2^24 equal terms
+/// leave the sum far below a float ULP off (a float TwoSum's low part, summed without
+/// compensation, drifts by several ULP over long rows of equal terms).
+template <class V, bool Wide = std::is_same_v<scalar_t<V>, float>>
+struct term_sum {
+    V h = V(scalar_t<V>(0)), l = V(scalar_t<V>(0));
+    XACT_INLINE void add(const V& v) noexcept { accumulate(h, l, v); }
+    /// Multiplies the sums by f_hi + f_lo (a double-word factor): error about u^2.
+    XACT_INLINE void scale(scalar_t<V> f_hi, scalar_t<V> f_lo) noexcept {
+        const V fh(f_hi), fl(f_lo);
+        V ph, pl;
+        two_product(h, fh, ph, pl);
+        l = pl + detail::fma(h, fl, l * fh);
+        h = ph;
+    }
+    /// Each lane's sum as a normalized double-word.
+    XACT_INLINE void lanes(V& s_hi, V& s_lo) const noexcept {
+        s_hi = h + l;
+        s_lo = l - (s_hi - h);
+    }
+};
+/// The double t as float hi + lo (hi = t rounded; t - hi is exact in double).
+XACT_INLINE void split_double(double t, float& hi, float& lo) noexcept {
+    hi = static_cast<float>(t);
+    lo = static_cast<float>(t - static_cast<double>(hi));
+}
+template <>
+struct term_sum<float, true> {
+    double s = 0.0;
+    XACT_INLINE void add(float v) noexcept { s += static_cast<double>(v); }
+    XACT_INLINE void scale(float f_hi, float f_lo) noexcept {
+        s *= static_cast<double>(f_hi) + static_cast<double>(f_lo); // the sum is exact in double
+    }
+    XACT_INLINE void lanes(float& s_hi, float& s_lo) const noexcept { split_double(s, s_hi, s_lo); }
+};
+template <class A>
+struct term_sum<xsimd::batch<float, A>, true> {
+    using V = xsimd::batch<float, A>;
+    using D = xsimd::batch<double, A>;
+    D lo = D(0.0), hi = D(0.0); // lanes [0, W/2) and [W/2, W)
+    XACT_INLINE void add(const V& v) noexcept {
+        D a, b;
+        widen(v, a, b);
+        lo = lo + a;
+        hi = hi + b;
+    }
+    XACT_INLINE void scale(float f_hi, float f_lo) noexcept {
+        const D f(static_cast<double>(f_hi) + static_cast<double>(f_lo));
+        lo = lo * f;
+        hi = hi * f;
+    }
+    XACT_INLINE void lanes(V& s_hi, V& s_lo) const noexcept {
+        constexpr std::size_t W = V::size;
+        alignas(64) double d[W];
+        alignas(64) float h[W], l[W];
+        lo.store_aligned(d);
+        hi.store_aligned(d + W / 2);
+        for (std::size_t i = 0; i < W; ++i) split_double(d[i], h[i], l[i]);
+        s_hi = V::load_aligned(h);
+        s_lo = V::load_aligned(l);
+    }
+    /// The sum of every lane of this and b, in a fixed order, as float hi + lo.
+    XACT_INLINE void total(const term_sum& b, float& s_hi, float& s_lo) const noexcept {
+        split_double(reduce_add_ordered((lo + b.lo) + (hi + b.hi)), s_hi, s_lo);
+    }
+};
+/// The sum of every lane of two batch sums (the two chains of a row), normalized.
+template <class B>
+XACT_INLINE void row_total(const term_sum<B>& a, const term_sum<B>& b, scalar_t<B>& s_hi,
+                           scalar_t<B>& s_lo) noexcept {
+    if constexpr (std::is_same_v<scalar_t<B>, float>) {
+        a.total(b, s_hi, s_lo);
+    } else {
+        B h, e;
+        two_sum(a.h, b.h, h, e);
+        reduce_dw(h, B((a.l + b.l) + e), s_hi, s_lo);
+    }
 }
 
 /// A double-word 1 / (s_hi + s_lo) for s_hi >= 2^K (or NaN): r_hi + r_lo, error about u^2
@@ -274,28 +332,23 @@ bool softmax_lines(const IO& io, const T* x, T* y, std::size_t len, std::size_t 
     V m(-inf);
     for (std::size_t c = 0; c < len; ++c) m = vmax(m, io.load(x + c * stride, -inf));
     if (any_of(m == V(inf))) return false;
-    V s_hi(T(0)), s_lo(T(0)), k(T(0));
-    if (log) {
-        for (std::size_t c = 0; c < len; ++c) {
-            V hi, lo;
-            shifted(io.load(x + c * stride, -inf), m, hi, lo);
-            const V e = exp_shifted(hi, lo);
-            const auto top = hi == V(T(0)); // the maxima are counted apart (log_count_plus)
+    term_sum<V> sum;
+    V k(T(0));
+    for (std::size_t c = 0; c < len; ++c) {
+        V hi, lo;
+        shifted(io.load(x + c * stride, -inf), m, hi, lo);
+        const V e = exp_shifted(hi, lo);
+        if (log) { // the maxima are counted apart (see log_count_plus)
+            const auto top = hi == V(T(0));
             k = k + detail::select(top, V(T(1)), V(T(0)));
-            accumulate(s_hi, s_lo, detail::select(top, V(T(0)), e));
-        }
-    } else {
-        s_hi = V(softmax_offset<V>);
-        for (std::size_t c = 0; c < len; ++c) {
-            V hi, lo;
-            shifted(io.load(x + c * stride, -inf), m, hi, lo);
-            const V e = exp_shifted(hi, lo);
+            sum.add(detail::select(top, V(T(0)), e));
+        } else {
             io.store(y + c * stride, e);
-            accumulate_below(s_hi, s_lo, e);
+            sum.add(e);
         }
-        remove_offset(s_hi, s_lo, V(softmax_offset<V>));
     }
-    const V n_hi = s_hi + s_lo, n_lo = s_lo - (n_hi - s_hi);
+    V n_hi, n_lo;
+    sum.lanes(n_hi, n_lo);
     if (log) {
         V c_hi, c_lo; // m + log s exactly (see log_softmax_write)
         two_sum(m, log_count_plus(k, n_hi, n_lo), c_hi, c_lo);
@@ -408,18 +461,18 @@ T row_max(const T* x, std::size_t n) noexcept {
     return m;
 }
 
-/// Row accumulators: two double-word partial sums of exp_shifted terms, and (log_softmax)
+/// Row accumulators: two partial sums of exp_shifted terms (two chains), and (log_softmax)
 /// the count of terms equal to the max, which the sums then leave out.
 template <class B>
 struct row_acc {
-    B h0, l0, h1, l1, k;
+    term_sum<B> s0, s1;
+    B k = B(scalar_t<B>(0));
 };
 
-/// One batch of terms e^(x - m) 2^K into the accumulator pair (h, l); with `split`
-/// (log_softmax), the maxima (x == m, term exactly 2^K) are counted in k instead; without
-/// (softmax), the sums started at softmax_offset.
+/// One batch of terms e^(x - m) 2^K into the sum s; with `split` (log_softmax), the maxima
+/// (x == m, term exactly 2^K) are counted in k instead.
 template <bool split, class B>
-XACT_INLINE B row_term(const B& x, const B& m, B& h, B& l, B& k) noexcept {
+XACT_INLINE B row_term(const B& x, const B& m, term_sum<B>& s, B& k) noexcept {
     using T = typename B::value_type;
     B hi, lo;
     shifted(x, m, hi, lo);
@@ -427,9 +480,9 @@ XACT_INLINE B row_term(const B& x, const B& m, B& h, B& l, B& k) noexcept {
     if constexpr (split) {
         const auto top = hi == B(T(0));
         k = k + detail::select(top, B(T(1)), B(T(0)));
-        accumulate(h, l, detail::select(top, B(T(0)), e));
-    } else { // softmax: the sums start at softmax_offset
-        accumulate_below(h, l, e);
+        s.add(detail::select(top, B(T(0)), e));
+    } else {
+        s.add(e);
     }
     return e;
 }
@@ -441,36 +494,30 @@ XACT_INLINE void row_exp_sum(const T* x, T* out, std::size_t n, T m,
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
     const B mv(m);
-    B h0 = acc.h0, l0 = acc.l0, h1 = acc.h1, l1 = acc.l1, k = acc.k;
+    term_sum<B> s0 = acc.s0, s1 = acc.s1;
+    B k = acc.k;
     std::size_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
-        const B e0 = row_term<split>(detail::load<T, Arch>(x + i), mv, h0, l0, k);
-        const B e1 = row_term<split>(detail::load<T, Arch>(x + i + W), mv, h1, l1, k);
+        const B e0 = row_term<split>(detail::load<T, Arch>(x + i), mv, s0, k);
+        const B e1 = row_term<split>(detail::load<T, Arch>(x + i + W), mv, s1, k);
         if (out != nullptr) {
             detail::store(out + i, e0);
             detail::store(out + i + W, e1);
         }
     }
     if (i + W <= n) {
-        const B e = row_term<split>(detail::load<T, Arch>(x + i), mv, h0, l0, k);
+        const B e = row_term<split>(detail::load<T, Arch>(x + i), mv, s0, k);
         if (out != nullptr) detail::store(out + i, e);
         i += W;
     }
     if (i < n) { // padded with -inf: the term is 0 there, never stored
         const io_partial<Arch, T> io{n - i};
-        const B e =
-            row_term<split>(io.load(x + i, -std::numeric_limits<T>::infinity()), mv, h1, l1, k);
+        const B e = row_term<split>(io.load(x + i, -std::numeric_limits<T>::infinity()), mv, s1, k);
         if (out != nullptr) io.store(out + i, e);
     }
-    acc = {h0, l0, h1, l1, k};
-}
-
-/// The accumulator pairs as one normalized double-word.
-template <class B, class T>
-XACT_INLINE void row_total(const row_acc<B>& acc, T& s_hi, T& s_lo) noexcept {
-    B h, e;
-    two_sum(acc.h0, acc.h1, h, e);
-    reduce_dw(h, B((acc.l0 + acc.l1) + e), s_hi, s_lo);
+    acc.s0 = s0;
+    acc.s1 = s1;
+    acc.k = k;
 }
 
 template <class Arch, class T>
@@ -478,12 +525,10 @@ void softmax_row(const T* x, T* y, std::size_t n) noexcept {
     using B = xsimd::batch<T, Arch>;
     const T m = row_max<Arch>(x, n);
     if (m == std::numeric_limits<T>::infinity()) return softmax_limit_row(x, y, n, 1, false);
-    const B zero(T(0)), off(softmax_offset<T>);
-    row_acc<B> acc{off, zero, off, zero, zero};
+    row_acc<B> acc;
     row_exp_sum<false, Arch>(x, y, n, m, acc);
     T s_hi, s_lo, r_hi, r_lo;
-    row_total(acc, s_hi, s_lo);
-    remove_offset(s_hi, s_lo, T(2 * B::size) * softmax_offset<T>);
+    row_total(acc.s0, acc.s1, s_hi, s_lo);
     reciprocal_dw(s_hi, s_lo, r_hi, r_lo);
     const B rh(r_hi), rl(r_lo);
     map1<Arch>(y, y, n,
@@ -499,7 +544,7 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr T inf = std::numeric_limits<T>::infinity();
     const B zero(T(0));
-    row_acc<B> acc{zero, zero, zero, zero, zero};
+    row_acc<B> acc;
     T m = -inf;
     for (std::size_t b = 0; b < n; b += softmax_block<T>) {
         const std::size_t len = n - b < softmax_block<T> ? n - b : softmax_block<T>;
@@ -510,29 +555,21 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
                 // The old maxima become ordinary terms (2^K each), then the sums are rescaled
                 // by e^(m - bm) = (f_hi + f_lo) 2^p, a double-word factor: the product's error
                 // stays near u^2 however many times the max rises.
-                accumulate(acc.h0, acc.l0, acc.k * B(std::is_same_v<T, float> ? 0x1p64 : 0x1p512));
+                acc.s0.add(acc.k * B(std::is_same_v<T, float> ? 0x1p64 : 0x1p512));
                 acc.k = zero;
                 T d_hi, d_lo;
                 shifted(m, bm, d_hi, d_lo);
                 const auto p = math::detail::exp_parts_of(d_hi);
                 const T f_hi = p.hi, f_lo = detail::fma(p.hi, d_lo, p.lo);
-                const B k_hi(scale2(f_hi, p.n)), k_lo(scale2(f_lo, p.n));
-                B* const pairs[2][2] = {{&acc.h0, &acc.l0}, {&acc.h1, &acc.l1}};
-                for (auto& pr : pairs) {
-                    B& h = *pr[0];
-                    B& l = *pr[1];
-                    B ph, pl;
-                    two_product(h, k_hi, ph, pl);
-                    l = pl + detail::fma(h, k_lo, l * k_hi);
-                    h = ph;
-                }
+                acc.s0.scale(scale2(f_hi, p.n), scale2(f_lo, p.n));
+                acc.s1.scale(scale2(f_hi, p.n), scale2(f_lo, p.n));
             }
             m = bm;
         }
         row_exp_sum<true, Arch>(x + b, static_cast<T*>(nullptr), len, m, acc);
     }
     T t_hi, t_lo;
-    row_total(acc, t_hi, t_lo);
+    row_total(acc.s0, acc.s1, t_hi, t_lo);
     T c_hi, c_lo; // m + log s exactly (see log_softmax_write)
     two_sum(m, log_count_plus(reduce_add_ordered(acc.k), t_hi, t_lo), c_hi, c_lo);
     const B ch(c_hi), cl(c_lo);
