@@ -155,7 +155,7 @@ struct sigmoid {
     }
 };
 
-/// tanh(x): an odd polynomial for |x| < 0.55, (1 - t) / (1 + t) with t = e^(-2|x|) above; odd
+/// tanh(x): an odd polynomial for |x| < 0.55, 1 - 2t / (1 + t) with t = e^(-2|x|) above; odd
 /// (tanh(-0) = -0), ±1 at ±inf. tanh' = 1 - tanh² from the input, computed as 4t / (1 + t)²
 /// in the tails (nonzero while representable); 1 - y² from the output. Max error 2 ULP, f' 4.
 struct tanh {
@@ -186,13 +186,14 @@ struct tanh {
         }
         return detail::fma(a * u, q, a);
     }
-    /// (1 - t) / (1 + t) for t = e^(-2a), a >= 0.55 (t < 1/3): the logistic core gives t and
-    /// 1 + t exactly; 1 - t is carried exactly too (Fast2Sum).
+    /// 1 - 2t / (1 + t) for t = e^(-2a), a >= 0.55 (t < 1/3): q = 2t / (1 + t) <= 1/2 enters
+    /// the result with half its relative error, so one plain division suffices (bound: t's
+    /// rounding, d's and q's together 1.3 ULP of the result, then 1 - q rounds; measured over
+    /// every float in [0.5, 16]: 1.50 FMA, 1.51 SSE2), where (1 - t) / (1 + t) needed the
+    /// corrected division with both parts carried exactly (about seven operations more).
     template <class T>
     XACT_INLINE static T large(const detail::logistic<T>& l) noexcept {
-        const T one = detail::splat<T>(1);
-        const T n = one - l.ev, n_err = (one - n) - l.ev;
-        return l.over_d(n, n_err);
+        return detail::splat<T>(1) - (l.ev + l.ev) / l.d;
     }
     static constexpr double split = 0.55;
 
