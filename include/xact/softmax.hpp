@@ -693,12 +693,32 @@ void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, s
                                      stride, 1, log);
 }
 
+/// Visits a contiguous row of (y, dy) batch pairs in the fixed order of the backward sums:
+/// two alternating chains (second = false, true), a last whole batch on the first, and the
+/// tail (padded with zeros) on the second.
+template <class Arch, class T, class Visit>
+XACT_INLINE void row_pairs(const T* y, const T* dy, std::size_t n, const Visit& visit) noexcept {
+    constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+        visit(false, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
+        visit(true, detail::load<T, Arch>(y + i + W), detail::load<T, Arch>(dy + i + W));
+    }
+    if (i + W <= n) {
+        visit(false, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
+        i += W;
+    }
+    if (i < n) {
+        const io_partial<Arch, T> io{n - i};
+        visit(true, io.load(y + i, T(0)), io.load(dy + i, T(0)));
+    }
+}
+
 /// Compensated <y, dy up> (log = false) or sum of dy (log = true) over a contiguous row
 /// (float: accumulated in double).
 template <class Arch, class T>
 T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)) noexcept {
     using B = xsimd::batch<T, Arch>;
-    constexpr std::size_t W = B::size;
     if constexpr (std::is_same_v<T, float>) {
         // float: in double lanes. A product of two floats is exact there and each addition
         // rounds at 2^-53 of the partial sum: n 2^-53 sum |y dy| in all, below the float
@@ -718,19 +738,12 @@ T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)
                 q = detail::fma(vh, gh, q);
             }
         };
-        std::size_t i = 0;
-        for (; i + 2 * W <= n; i += 2 * W) {
-            add(a0, a1, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
-            add(a2, a3, detail::load<T, Arch>(y + i + W), detail::load<T, Arch>(dy + i + W));
-        }
-        if (i + W <= n) {
-            add(a0, a1, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
-            i += W;
-        }
-        if (i < n) {
-            const io_partial<Arch, T> io{n - i};
-            add(a2, a3, io.load(y + i, T(0)), io.load(dy + i, T(0)));
-        }
+        row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
+            if (second)
+                add(a2, a3, v, g);
+            else
+                add(a0, a1, v, g);
+        });
         // up is a power of two: the product is exact, and the float result rounds once.
         return static_cast<T>(reduce_add_ordered((a0 + a2) + (a1 + a3)) * double(up));
     }
@@ -746,19 +759,12 @@ T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)
             l = l + p_err;
         }
     };
-    std::size_t i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-        add(h0, l0, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
-        add(h1, l1, detail::load<T, Arch>(y + i + W), detail::load<T, Arch>(dy + i + W));
-    }
-    if (i + W <= n) {
-        add(h0, l0, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
-        i += W;
-    }
-    if (i < n) {
-        const io_partial<Arch, T> io{n - i};
-        add(h1, l1, io.load(y + i, T(0)), io.load(dy + i, T(0)));
-    }
+    row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
+        if (second)
+            add(h1, l1, v, g);
+        else
+            add(h0, l0, v, g);
+    });
     B h, e;
     two_sum(h0, h1, h, e);
     T s_hi, s_lo;
