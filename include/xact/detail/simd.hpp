@@ -607,7 +607,7 @@ XACT_INLINE void widen(const xsimd::batch<float, A>& v, xsimd::batch<double, A>&
 template <class T, class A>
 XACT_INLINE T reduce_add_halving(const xsimd::batch<T, A>& v) noexcept {
     constexpr std::size_t W = xsimd::batch<T, A>::size;
-    constexpr bool f32 = std::is_same_v<T, float>;
+    [[maybe_unused]] constexpr bool f32 = std::is_same_v<T, float>; // unused without AVX
 #if defined(__AVX__)
     if constexpr (W * sizeof(T) == 64 || W * sizeof(T) == 32) {
         if constexpr (f32) {
