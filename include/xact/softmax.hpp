@@ -136,6 +136,13 @@ template <class V, bool Wide = std::is_same_v<scalar_t<V>, float>>
 struct term_sum {
     V h = V(scalar_t<V>(0)), l = V(scalar_t<V>(0));
     XACT_INLINE void add(const V& v) noexcept { accumulate(h, l, v); }
+    /// Adds the product a b (its rounding error joins the low part).
+    XACT_INLINE void add_product(const V& a, const V& b) noexcept {
+        V p, p_err;
+        two_product_wide(a, b, p, p_err);
+        accumulate(h, l, p);
+        l = l + p_err;
+    }
     /// Multiplies the sums by f_hi + f_lo (a double-word factor): error about u^2.
     XACT_INLINE void scale(scalar_t<V> f_hi, scalar_t<V> f_lo) noexcept {
         const V fh(f_hi), fl(f_lo);
@@ -159,6 +166,9 @@ template <>
 struct term_sum<float, true> {
     double s = 0.0;
     XACT_INLINE void add(float v) noexcept { s += static_cast<double>(v); }
+    XACT_INLINE void add_product(float a, float b) noexcept { // the product is exact in double
+        s += static_cast<double>(a) * static_cast<double>(b);
+    }
     XACT_INLINE void scale(float f_hi, float f_lo) noexcept {
         s *= static_cast<double>(f_hi) + static_cast<double>(f_lo); // the sum is exact in double
     }
@@ -174,6 +184,14 @@ struct term_sum<xsimd::batch<float, A>, true> {
         widen(v, a, b);
         lo = lo + a;
         hi = hi + b;
+    }
+    /// Adds the products a b lane by lane (exact in double).
+    XACT_INLINE void add_product(const V& a, const V& b) noexcept {
+        D al, ah, bl, bh;
+        widen(a, al, ah);
+        widen(b, bl, bh);
+        lo = detail::fma(al, bl, lo);
+        hi = detail::fma(ah, bh, hi);
     }
     XACT_INLINE void scale(float f_hi, float f_lo) noexcept {
         const D f(static_cast<double>(f_hi) + static_cast<double>(f_lo));
@@ -561,8 +579,9 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
                 shifted(m, bm, d_hi, d_lo);
                 const auto p = math::detail::exp_parts_of(d_hi);
                 const T f_hi = p.hi, f_lo = detail::fma(p.hi, d_lo, p.lo);
-                acc.s0.scale(scale2(f_hi, p.n), scale2(f_lo, p.n));
-                acc.s1.scale(scale2(f_hi, p.n), scale2(f_lo, p.n));
+                const T k_hi = scale2(f_hi, p.n), k_lo = scale2(f_lo, p.n);
+                acc.s0.scale(k_hi, k_lo);
+                acc.s1.scale(k_hi, k_lo);
             }
             m = bm;
         }
@@ -714,61 +733,23 @@ XACT_INLINE void row_pairs(const T* y, const T* dy, std::size_t n, const Visit& 
     }
 }
 
-/// Compensated <y, dy up> (log = false) or sum of dy (log = true) over a contiguous row
-/// (float: accumulated in double).
+/// <y, dy up> (log = false) or the sum of dy (log = true) over a contiguous row, in two
+/// term_sum chains: float in double lanes (a product of two floats is exact there, and each
+/// addition rounds at 2^-53 of the partial sum), double with TwoProduct and TwoSum.
 template <class Arch, class T>
 T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)) noexcept {
     using B = xsimd::batch<T, Arch>;
-    if constexpr (std::is_same_v<T, float>) {
-        // float: in double lanes. A product of two floats is exact there and each addition
-        // rounds at 2^-53 of the partial sum: n 2^-53 sum |y dy| in all, below the float
-        // TwoSum's error (about n^2 2^-48 of it), at 8 operations per batch instead of 11.
-        using D = xsimd::batch<double, Arch>;
-        D a0(0.0), a1(0.0), a2(0.0), a3(0.0);
-        const auto add = [log](D& p, D& q, const B& v, const B& g) XACT_LAMBDA_INLINE {
-            D gl, gh;
-            widen(g, gl, gh);
-            if (log) {
-                p = p + gl;
-                q = q + gh;
-            } else {
-                D vl, vh;
-                widen(v, vl, vh);
-                p = detail::fma(vl, gl, p);
-                q = detail::fma(vh, gh, q);
-            }
-        };
-        row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
-            if (second)
-                add(a2, a3, v, g);
-            else
-                add(a0, a1, v, g);
-        });
-        // up is a power of two: the product is exact, and the float result rounds once.
-        return static_cast<T>(reduce_add_ordered((a0 + a2) + (a1 + a3)) * double(up));
-    }
-    B h0(T(0)), l0(T(0)), h1(T(0)), l1(T(0));
+    term_sum<B> s0, s1;
     const B U(up);
-    const auto add = [log, U](B& h, B& l, const B& v, const B& g) XACT_LAMBDA_INLINE {
-        if (log) {
-            accumulate(h, l, g);
-        } else {
-            B p, p_err;
-            two_product_wide(v, g * U, p, p_err);
-            accumulate(h, l, p);
-            l = l + p_err;
-        }
-    };
     row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
-        if (second)
-            add(h1, l1, v, g);
+        term_sum<B>& s = second ? s1 : s0;
+        if (log)
+            s.add(g);
         else
-            add(h0, l0, v, g);
+            s.add_product(v, g * U);
     });
-    B h, e;
-    two_sum(h0, h1, h, e);
     T s_hi, s_lo;
-    reduce_dw(h, B((l0 + l1) + e), s_hi, s_lo);
+    row_total(s0, s1, s_hi, s_lo);
     return s_hi;
 }
 

@@ -68,7 +68,7 @@ XACT_INLINE exp_parts<T> exp_reduce_impl(const T& x_in, const T& x_lo) noexcept 
     if constexpr (low) {
         const T c = detail::fma(kf, -ln2_lo, x_lo);
         r = r_hi + c;
-        p.r_lo = (r_hi - r) + c;
+        p.r_lo = (r_hi - r) + c; // not read by the callers of this form (softmax)
     } else {
         r = detail::fma(kf, -ln2_lo, r_hi);
         p.r_lo = detail::fma(kf, -ln2_lo, r_hi - r); // only expm1 (double) reads it
