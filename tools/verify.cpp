@@ -5,11 +5,11 @@
 //
 // float: sweeps every float32 bit pattern (or every S-th, or those in [A, B]) through the
 // array kernel (SIMD body and tail) and compares with the reference in long double.
-// double: N samples (default 10^7; half uniform in [-10, 10], half random bit patterns) against
-// a __float128 reference. Prints max ULP (with the worst input), mean ULP, the count above
-// the spec.md bound, and the count of results that differ from the correctly rounded
-// reference. A bound of 0 (exact functions) means: equal to the correctly rounded reference,
-// sign of zero included. Exit status 1 when the bound is exceeded.
+// double: N samples (default 10^7; half uniform in [-10, 10], half random bit patterns, or all
+// uniform in [A, B] when a range is given) against a __float128 reference. Prints max ULP (with the
+// worst input), mean ULP, the count above the spec.md bound, and the count of results that differ
+// from the correctly rounded reference. A bound of 0 (exact functions) means: equal to the
+// correctly rounded reference, sign of zero included. Exit status 1 when the bound is exceeded.
 #include <xact/xact.hpp>
 
 #include <algorithm>
@@ -549,20 +549,25 @@ int sweep_float(const entry& e, bool d, std::uint64_t stride, float from, float 
     return all.above == 0 ? 0 : 1;
 }
 
-int sample_double(const entry& e, bool d, std::uint64_t samples, unsigned threads) {
+int sample_double(const entry& e, bool d, std::uint64_t samples, double from, double to,
+                  unsigned threads) {
+    const bool ranged = std::isfinite(from) || std::isfinite(to);
     std::mutex m;
     stats all;
     auto work = [&](unsigned t) {
         stats s;
         std::mt19937_64 rng(12345 + t);
         std::uniform_real_distribution<double> mid(-10.0, 10.0);
+        std::uniform_real_distribution<double> range(from, to);
         const std::size_t block = 1 << 14;
         std::vector<double> x(block), y(block);
         for (std::uint64_t done = t * block; done < samples; done += threads * block) {
             const std::size_t n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(block, samples - done));
             for (std::size_t i = 0; i < n; ++i) {
-                if (i % 2) {
+                if (ranged) {
+                    x[i] = range(rng);
+                } else if (i % 2) {
                     x[i] = mid(rng);
                 } else {
                     const std::uint64_t b = rng();
@@ -605,7 +610,7 @@ int main(int argc, char** argv) {
     bool d = false;
     std::string type = "float";
     std::uint64_t stride = 1, samples = 10000000;
-    float from = -INFINITY, to = INFINITY;
+    double from = -INFINITY, to = INFINITY;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -623,9 +628,9 @@ int main(int argc, char** argv) {
         else if (a == "--stride")
             stride = std::max<std::uint64_t>(1, std::strtoull(value(), nullptr, 10));
         else if (a == "--from")
-            from = std::strtof(value(), nullptr);
+            from = std::strtod(value(), nullptr);
         else if (a == "--to")
-            to = std::strtof(value(), nullptr);
+            to = std::strtod(value(), nullptr);
         else if (a == "--samples")
             samples = std::strtoull(value(), nullptr, 10);
         else if (a == "--threads")
@@ -634,6 +639,11 @@ int main(int argc, char** argv) {
             usage();
             return 2;
         }
+    }
+    if (type == "double" && !(std::isfinite(from) && std::isfinite(to) && from < to) &&
+        (std::isfinite(from) || std::isfinite(to))) {
+        std::fprintf(stderr, "--type double: --from and --to must both be finite, from < to\n");
+        return 2;
     }
     int rc = 0;
     bool found = false;
@@ -645,8 +655,9 @@ int main(int argc, char** argv) {
             if (name != "all") rc |= 2;
             continue;
         }
-        rc |= type == "double" ? sample_double(e, d, samples, threads)
-                               : sweep_float(e, d, stride, from, to, threads);
+        rc |= type == "double" ? sample_double(e, d, samples, from, to, threads)
+                               : sweep_float(e, d, stride, static_cast<float>(from),
+                                             static_cast<float>(to), threads);
     }
     if (!found) {
         usage();

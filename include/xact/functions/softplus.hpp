@@ -207,7 +207,7 @@ struct log_sigmoid {
 /// with w = e^-x (x > 0): no log, no overflow. f'(x) = tanh(sp) + x sech²(sp) σ(x) over one
 /// common denominator (see the body). Bound 4 ULP for f and f' (f' absolute near its zero
 /// x = -1.1924); measured with FMA: f 2.57 (all floats) / 2.15 (double), f' 3.93 / 3.26.
-/// Without FMA (SSE2, AVX) f' reaches 4.04 ULP in double near x = -0.86.
+/// Without FMA (SSE2, AVX), double on [-40, 40]: f 2.58, f' 2.61 (the exact products below).
 /// mish(-inf) = -0, mish(+inf) = +inf, mish(-0) = -0, mish(1e30) = 1e30.
 struct mish {
     /// f(x), elementwise for float, double or an xsimd batch (the formula above).
