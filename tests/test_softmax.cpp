@@ -467,6 +467,56 @@ TEMPLATE_TEST_CASE("softmax_backward: the result of a uniform gradient is zero",
         CHECK(std::fabs(dx[i]) <= 8 * std::numeric_limits<T>::epsilon() * 3 * y[i]);
 }
 
+TEMPLATE_TEST_CASE("softmax backward passes: infinite and NaN dy give the formula's IEEE value",
+                   "[softmax]", float, double) {
+    // With an infinity in dy the sums are infinite: <dy, y> = +inf for dy_1 = +inf (y_1 > 0),
+    // so dx_i = y_i (dy_i - inf) = -inf for finite dy_i and y_i > 0, NaN for y_i = 0 (0 * inf)
+    // and for i = 1 (inf - inf); log_softmax: dx_i = dy_i - e^(y_i) inf. Every layout and
+    // length gives the same (the accurate sums must not turn the limit into NaN).
+    using T = TestType;
+    const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+    for (const std::size_t n :
+         {std::size_t(2), std::size_t(3), std::size_t(37), std::size_t(300)}) {
+        for (const T special : {inf, -inf, nan}) {
+            std::vector<T> y(n), dy(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                y[i] = T(1) / T(n);
+                dy[i] = T(0.25) * T(i % 5) - T(0.5);
+            }
+            y[0] = T(0); // a zero probability: 0 * inf is NaN
+            dy[1] = special;
+            // Expected, from the formula evaluated in T (the sums are exactly +-inf or NaN).
+            const T dot = special * y[1], sum = special;
+            for (const std::size_t width : {std::size_t(1), std::size_t(3), std::size_t(17)}) {
+                const extents e{1, n, width};
+                std::vector<T> ys(n * width, T(1) / T(n)), dys(n * width, T(0)), dx(n * width),
+                    dxl(n * width);
+                const std::size_t lane = width / 2;
+                for (std::size_t c = 0; c < n; ++c) {
+                    ys[c * width + lane] = y[c];
+                    dys[c * width + lane] = dy[c];
+                }
+                xact::softmax_backward(ys.data(), dys.data(), dx.data(), e);
+                xact::log_softmax_backward(ys.data(), dys.data(), dxl.data(), e);
+                for (std::size_t c = 0; c < n; ++c) {
+                    INFO("n " << n << " dy_1 " << special << " width " << width << " element "
+                              << c);
+                    const T expect = y[c] * (dy[c] - dot);
+                    const T got = dx[c * width + lane];
+                    CHECK((std::isnan(expect) ? std::isnan(got) : got == expect));
+                    const T expect_l = dy[c] - static_cast<T>(std::exp(y[c])) * sum;
+                    const T got_l = dxl[c * width + lane];
+                    CHECK((std::isnan(expect_l) ? std::isnan(got_l) : got_l == expect_l));
+                    if (width > 1) { // the neighbouring lanes (dy = 0) are unaffected
+                        CHECK(dx[c * width] == T(0));
+                        CHECK(dxl[c * width] == T(0));
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEMPLATE_TEST_CASE("softmax: argument errors", "[softmax]", float, double) {
     using T = TestType;
     std::vector<T> x(12, T(1)), y(12, T(0));

@@ -23,7 +23,9 @@
 // limit: softmax 1/k on the k +inf entries and 0 elsewhere, log_softmax -log k and -inf. Every
 // entry -inf -> NaN (no limit exists). A -inf entry among finite ones -> exactly 0 (softmax)
 // or -inf (log_softmax). Inputs of any magnitude (±1e30, the largest finite) work; results
-// are never flushed to zero while representable (subnormals stay).
+// are never flushed to zero while representable (subnormals stay). The backward passes give
+// their formula's IEEE value where dy holds ±inf or NaN (an infinite sum stays infinite; the
+// compensated sums never turn it into NaN), the same along any axis.
 //
 // Passes over memory. softmax: a max pass over x, then e^(x - m) into y with the sum, then
 // y *= 1/s (y is then in cache for rows that fit it). log_softmax along a contiguous axis:
@@ -123,8 +125,17 @@ XACT_INLINE void reduce_dw(const xsimd::batch<T, A>& hi, const xsimd::batch<T, A
         s = t;
         e = e + (l[i] + err);
     }
-    s_hi = s + e;
+    // An infinite s is the plain sum's limit (its TwoSum errors are NaN): kept as the value.
+    s_hi = std::abs(s) <= std::numeric_limits<T>::max() ? s + e : s;
     s_lo = e - (s_hi - s); // Fast2Sum: |e| is far below |s| (or s = 0, where it is exact)
+}
+
+/// hi + lo of a TwoSum accumulator, or hi alone where hi is infinite: hi is the plain running
+/// sum, and its limit (a sum of terms with an infinity) is the value, not the NaN of lo.
+template <class V>
+XACT_INLINE V dw_value(const V& hi, const V& lo) noexcept {
+    using S = scalar_t<V>;
+    return detail::select(detail::abs(hi) <= V(std::numeric_limits<S>::max()), hi + lo, hi);
 }
 
 /// A running sum of terms (exp_shifted values: >= 0, or NaN), one per lane of V. double: TwoSum
@@ -640,7 +651,7 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
     if (log) {
         for (std::size_t c = 0; c < len; ++c)
             accumulate(s_hi, s_lo, io.load(dy + c * stride, T(0)));
-        const V s = s_hi + s_lo;
+        const V s = dw_value(s_hi, s_lo);
         for (std::size_t c = 0; c < len; ++c) {
             const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
             io.store(dx + c * stride, g - exp_times(v, s));
@@ -660,7 +671,7 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
         accumulate(s_hi, s_lo, p);
         s_lo = s_lo + p_err;
     }
-    const V s = s_hi + s_lo;
+    const V s = dw_value(s_hi, s_lo);
     for (std::size_t c = 0; c < len; ++c) {
         const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
         io.store(dx + c * stride, (v * (g - s)) * down);
