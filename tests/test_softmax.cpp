@@ -274,6 +274,43 @@ TEMPLATE_TEST_CASE("softmax: special values per row", "[softmax]", float, double
     CHECK(ulp_error<T>(y2[1], expl(static_cast<long double>(far))) <= bound);
 }
 
+TEMPLATE_TEST_CASE("log_softmax: leading blocks of -inf", "[softmax]", float, double) {
+    // log_softmax reads a contiguous row in blocks of 4 KiB; blocks of only -inf before the
+    // first finite entry must add nothing (not -inf - -inf = NaN). Rows: k -inf then finite
+    // values; the same with a NaN among the -inf (whole row NaN); all -inf (NaN).
+    using T = TestType;
+    const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+    const std::size_t block = 4096 / sizeof(T);
+    for (const std::size_t k : {block - 1, block, block + 1, 2 * block, 3 * block + 5}) {
+        for (const std::size_t tail : {std::size_t(0), std::size_t(1), std::size_t(7)}) {
+            const std::size_t n = k + tail;
+            std::vector<T> x(n, -inf), y(n), ys(n);
+            for (std::size_t i = k; i < n; ++i) x[i] = T(0.5) * T(i - k);
+            xact::log_softmax(x.data(), y.data(), extents{1, n});
+            xact::softmax(x.data(), ys.data(), extents{1, n});
+            std::vector<ref_t<T>> r;
+            ref_row(x.data(), extents{1, n}, 0, 0, true, r);
+            for (std::size_t i = 0; i < n; ++i) {
+                INFO("k " << k << " tail " << tail << " element " << i);
+                if (tail == 0) { // all -inf: NaN
+                    CHECK(std::isnan(y[i]));
+                    CHECK(std::isnan(ys[i]));
+                } else if (i < k) {
+                    CHECK(y[i] == -inf);
+                    CHECK(ys[i] == T(0));
+                } else {
+                    CHECK(ulp_error<T>(y[i], r[i]) <= bound);
+                }
+            }
+            if (tail > 0) { // a NaN among the leading -inf: the whole row is NaN
+                x[k / 2] = nan;
+                xact::log_softmax(x.data(), y.data(), extents{1, n});
+                for (std::size_t i = 0; i < n; ++i) CHECK(std::isnan(y[i]));
+            }
+        }
+    }
+}
+
 TEMPLATE_TEST_CASE("softmax: in place, misaligned, row independence, empty", "[softmax]", float,
                    double) {
     using T = TestType;
@@ -483,7 +520,7 @@ TEMPLATE_TEST_CASE("softmax backward passes: infinite and NaN dy give the formul
                 y[i] = T(1) / T(n);
                 dy[i] = T(0.25) * T(i % 5) - T(0.5);
             }
-            y[0] = T(0); // a zero probability: 0 * inf is NaN
+            y[0] = T(0); // a zero probability: 0 * inf is NaN (log form: y_0 = -inf below)
             dy[1] = special;
             // Expected, from the formula evaluated in T (the sums are exactly +-inf or NaN).
             const T dot = special * y[1], sum = special;
@@ -491,20 +528,22 @@ TEMPLATE_TEST_CASE("softmax backward passes: infinite and NaN dy give the formul
                 const extents e{1, n, width};
                 std::vector<T> ys(n * width, T(1) / T(n)), dys(n * width, T(0)), dx(n * width),
                     dxl(n * width);
+                std::vector<T> yl = ys; // log-probabilities: element 0 is log 0 = -inf
                 const std::size_t lane = width / 2;
                 for (std::size_t c = 0; c < n; ++c) {
                     ys[c * width + lane] = y[c];
                     dys[c * width + lane] = dy[c];
+                    yl[c * width + lane] = c == 0 ? -inf : y[c];
                 }
                 xact::softmax_backward(ys.data(), dys.data(), dx.data(), e);
-                xact::log_softmax_backward(ys.data(), dys.data(), dxl.data(), e);
+                xact::log_softmax_backward(yl.data(), dys.data(), dxl.data(), e);
                 for (std::size_t c = 0; c < n; ++c) {
                     INFO("n " << n << " dy_1 " << special << " width " << width << " element "
                               << c);
                     const T expect = y[c] * (dy[c] - dot);
                     const T got = dx[c * width + lane];
                     CHECK((std::isnan(expect) ? std::isnan(got) : got == expect));
-                    const T expect_l = dy[c] - static_cast<T>(std::exp(y[c])) * sum;
+                    const T expect_l = dy[c] - static_cast<T>(std::exp(c == 0 ? -inf : y[c])) * sum;
                     const T got_l = dxl[c * width + lane];
                     CHECK((std::isnan(expect_l) ? std::isnan(got_l) : got_l == expect_l));
                     if (width > 1) { // the neighbouring lanes (dy = 0) are unaffected

@@ -579,6 +579,17 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
         const std::size_t len = n - b < softmax_block<T> ? n - b : softmax_block<T>;
         const T bm = row_max<Arch>(x + b, len); // the block is now in L1 for the sum below
         if (bm == inf) return softmax_limit_row(x, y, n, 1, true);
+        if (bm == -inf && m == -inf) {
+            // Every term so far is e^-inf = 0, and the sum below would form -inf - -inf = NaN.
+            // The block may still hold a NaN (the max does not report it): then the row is NaN.
+            for (std::size_t i = b; i < b + len; ++i) {
+                if (std::isnan(x[i])) {
+                    for (std::size_t j = 0; j < n; ++j) y[j] = std::numeric_limits<T>::quiet_NaN();
+                    return;
+                }
+            }
+            continue;
+        }
         if (bm > m) {
             if (m != -inf) {
                 // The old maxima become ordinary terms (2^K each), then the sums are rescaled
@@ -626,7 +637,9 @@ XACT_INLINE V exp_times(const V& v, const V& s) noexcept {
     // No low term for infinite s: inf - inf would turn the limit into NaN.
     const V lo =
         detail::select(detail::abs(sp) < V(std::numeric_limits<S>::infinity()), e.lo * sp, V(S(0)));
-    return math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), n);
+    // e^-inf = 0 exactly: 0 s (NaN for an infinite s, as the formula gives in IEEE arithmetic).
+    return detail::select(v == V(-std::numeric_limits<S>::infinity()), V(S(0)) * s,
+                          math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), n));
 }
 
 /// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,
