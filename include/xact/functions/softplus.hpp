@@ -112,7 +112,7 @@ XACT_INLINE T log1p_exp_neg_abs(const T& zh, const T& zl) noexcept {
     const auto e = detail::exp_neg<false>(v);
     const T t = e.hi();
     const T t_lo = detail::fma(t, v_lo, e.lo()); // e^(v + v_lo) ~ t + t_lo + t v_lo
-    return math::detail::log1p_core(t, t_lo);
+    return math::detail::log1p_unit(t, t_lo);
 }
 
 /// σ(z) for z = zh + zl: 1 / (1 + t) for z >= 0, t / (1 + t) for z < 0, t = e^-|z|.

@@ -106,6 +106,51 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
         x + detail::fma(x * x, detail::fma(x, splat<T>(S(1) / S(3)), splat<T>(-0.5)), x_lo);
     return xact::detail::select(xact::detail::abs(x) < splat<T>(f32 ? 0x1p-9 : 0x1p-19), tiny, r);
 }
+
+/// log1p(t + t_lo) for t in [0, 1] (or NaN) with |t_lo| <= ulp(t): the log1p(e^v) of softplus
+/// and log_sigmoid (v <= 0). float: no division and no exponent extraction, so the chain from t
+/// to the result is short. 1 + t = 2^k (1 + f) with k = (t > sqrt(2) - 1): f = t, or f = (t - 1)/2
+/// as fb + fb_lo exactly (Fast2Sum of t/2 - 1/2), f in (-0.293, 0.415]. Then
+///     log1p(t + t_lo) = k ln2 + f - f^2/2 + f^3 R(f) + c / (1 + f),
+/// c = fb_lo + t_lo / 2^k the low part of the argument, c / (1 + f) ~ c (1 - f + f^2) (c is below
+/// ulp(f), so the truncation is far below an ULP), f^2 = f2 + f2_lo exactly (two_product).
+/// R: degree 8, near-minimax for (log1p(f) - f + f^2/2) / f^3 on [sqrt(1/2) - 1, sqrt(2) - 1]
+/// weighted by f^3 / log1p(f), fit error 0.013 ULP of the result (tools/coefficients_log1p.py),
+/// evaluated in Estrin's scheme. double: log1p_core (a polynomial in f would need degree ~20).
+template <class T>
+XACT_INLINE T log1p_unit(const T& t, const T& t_lo) noexcept {
+    using S = scalar_t<T>;
+    if constexpr (!std::is_same_v<S, float>) {
+        return log1p_core(t, t_lo);
+    } else {
+        const T half(0.5f), one(1.0f), zero(0.0f);
+        const auto big = t > splat<T>(0x1.a8279ap-2f); // sqrt(2) - 1
+        const T a = t * half;                          // exact: t > 0.41 here
+        const T fb = a - half;                         // Fast2Sum: |-1/2| >= a
+        const T fb_lo = a - (fb + half);
+        const T f = xact::detail::select(big, fb, t);
+        const T c = xact::detail::select(big, xact::detail::fma(t_lo, half, fb_lo), t_lo);
+        T f2, f2_lo;
+        xact::detail::two_product(f, f, f2, f2_lo);
+        // R(f), Estrin: (r0 + r1 f) + f^2 (r2 + r3 f) + f^4 ((r4 + r5 f) + f^2 (r6 + r7 f)) + f^8 r8.
+        const T q0 = xact::detail::fma(splat<T>(-2.500000894e-01), f, splat<T>(3.333331347e-01));
+        const T q1 = xact::detail::fma(splat<T>(-1.666799188e-01), f, splat<T>(2.000207156e-01));
+        const T q2 = xact::detail::fma(splat<T>(-1.240614951e-01), f, splat<T>(1.422036141e-01));
+        const T q3 = xact::detail::fma(splat<T>(-1.167070121e-01), f, splat<T>(1.188343242e-01));
+        const T f4 = f2 * f2;
+        const T lower = xact::detail::fma(q1, f2, q0);
+        const T upper = xact::detail::fma(q3, f2, q2);
+        const T r = xact::detail::fma(splat<T>(6.750356406e-02), f4 * f4,
+                                      xact::detail::fma(upper, f4, lower));
+        const T cu = c * xact::detail::fma(f, f - one, one);
+        const T ln2_lo = xact::detail::select(big, splat<T>(3.194618329871446e-05f), zero);
+        const T small = xact::detail::fma(f2 * f, r, xact::detail::fma(-half, f2_lo, cu + ln2_lo));
+        const T w = xact::detail::fma(-half, f2, small); // f2 / 2 is exact
+        const T ln2_hi = xact::detail::select(big, splat<T>(0x1.62ep-1f), zero);
+        return ln2_hi + (f + w);
+    }
+}
+
 } // namespace detail
 
 /// log(1 + x), max 1 ULP, accurate near 0 (±0 and subnormal x give x); see the file comment.
