@@ -1602,3 +1602,24 @@ TEMPLATE_TEST_CASE("transcendental: celu with a small negative alpha near overfl
         }
     }
 }
+
+TEMPLATE_TEST_CASE("softplus with a small beta: +0 at -inf and far left", "[transcendental]", float,
+                   double) {
+    // softplus(-inf) = +0 for any β (spec.md §1); e^(βx) / β is 0 once βx is far below the
+    // range (float: βx < -220 gives at most e^-220 / 1.4e-45 < 2^-150).
+    using T = TestType;
+    const T inf = std::numeric_limits<T>::infinity();
+    const double beta = std::is_same_v<T, float> ? 1e-4 : 1e-30;
+    const xact::softplus f{beta};
+    const T far = std::is_same_v<T, float> ? T(-1e7) : T(-1e300);
+    std::vector<T> x = {-inf, far, -inf, far, -inf, far, -inf, far, -inf, far, -inf, far, -inf,
+                        far, -inf, far, -inf, far, -inf};
+    std::vector<T> y(x.size(), T(1));
+    xact::forward(f, x.data(), y.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        INFO("x " << x[i]);
+        CHECK(y[i] == T(0));
+        CHECK(!std::signbit(y[i]));
+        CHECK(f(x[i]) == T(0));
+    }
+}

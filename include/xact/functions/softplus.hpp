@@ -157,7 +157,13 @@ struct softplus {
         const auto e = detail::exp_neg<false>(-detail::abs(zh));
         const T tail = e.scale((e.a + detail::fma(e.a, v_lo, e.b)) / b);
         const T far = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -18.0 : -38.0);
-        const T lb = detail::select(zh < far, tail, l / b);
+        // e^z underflows to 0 for every β where z < -220 (float) / -1500 (double), -inf
+        // included (e^-220 / β < 2^-150 for the smallest float β); above, exp_neg's clamp at
+        // -110 / -760 leaves results too large only for β < 2e-3 (float) / 1e-7 (double).
+        const T zero_cut =
+            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -220.0 : -1500.0);
+        const T lb = detail::select(zh < zero_cut, T(detail::scalar_t<T>(0)),
+                                    detail::select(zh < far, tail, l / b));
         const T pos = detail::select(x > T(0), x, T(0)); // NaN: l is NaN
         return detail::nan_or(x, pos + lb);              // a NaN input comes back as is
     }
