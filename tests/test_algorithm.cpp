@@ -567,6 +567,19 @@ TEMPLATE_TEST_CASE("invalid functor parameters throw and write nothing", "[algor
                        "alpha");
         CHECK(out.untouched());
     }
+    // An infinite slope (or one that overflows the element type) would give NaN at x = ±0.
+    for (const double a : {std::numeric_limits<double>::infinity(), 1e300}) {
+        const xact::leaky_relu f{a};
+        INFO(describe(f));
+        const bool overflows = !std::isfinite(static_cast<T>(a));
+        if (overflows) {
+            expect_invalid([&] { xact::forward(f, x.data(), out.data(), n); }, "alpha");
+            expect_invalid([&] { xact::backward(f, x.data(), dy.data(), out.data(), n); }, "alpha");
+            CHECK(out.untouched());
+        } else {
+            CHECK_NOTHROW(xact::forward(f, x.data(), out.data(), n));
+        }
+    }
     // A negative slope is fine for forward and backward (from the input).
     CHECK_NOTHROW(xact::forward(xact::leaky_relu{-0.5}, x.data(), out.data(), n));
     CHECK_NOTHROW(xact::backward(xact::leaky_relu{-0.5}, x.data(), dy.data(), out.data(), n));

@@ -155,6 +155,15 @@ struct leaky_relu {
     XACT_INLINE T derivative_from_output(T y) const noexcept {
         return derivative(y);
     }
+    /// alpha must be finite, also once rounded to the element type (checked once per array
+    /// call): an infinite slope would give NaN for x = ±0 (0 * inf).
+    void check() const {
+        if (!(alpha - alpha == 0.0)) detail::invalid_argument("leaky_relu::alpha must be finite");
+    }
+    template <class T>
+    void check_for() const {
+        detail::check_param_in<T>(alpha, false, "leaky_relu::alpha: overflows the element type");
+    }
     /// Precondition of backward_from_output, checked once per array call.
     void check_from_output() const {
         if (!(alpha >= 0.0))
