@@ -4,7 +4,8 @@
 // Every expected value comes from a reference formula written here, independently of the
 // kernels, in long double (and __float128 for the product x * alpha in double, which needs 106
 // bits). A double parameter is rounded once to T, then the formula is evaluated exactly. The
-// exact functions must match bitwise; hard_sigmoid, hard_swish and hard_swish' within 1 ULP.
+// exact functions must match bitwise (hard_swish' too: correctly rounded, ties included);
+// hard_sigmoid and hard_swish within 1 ULP.
 #include "catch.hpp"
 #include "reference.hpp"
 
@@ -112,8 +113,21 @@ ld r_hard_sigmoid_d(ld x) {
 ld r_hard_swish(ld x) {
     return std::isnan(x) ? x : x <= -3 ? -0.0L : x >= 3 ? x : x * (x + 3) / 6;
 }
+/// hard_swish' rounded once to T. For float, x + 3/2 is exact in long double and the quotient
+/// by 3 rounds twice harmlessly: a float tie (x + 3/2)/3 is exact in long double, and any other
+/// value lies at least 2^-150/3 from a tie, far more than long double's error. For double the
+/// sum and quotient are taken in __float128 (113 bits; for |x| < 2^-100 the rounded sum still
+/// gives 1/2's neighbourhood correctly, as no tie is near).
+template <class T>
 ld r_hard_swish_d(ld x) {
-    return std::isnan(x) ? x : x < -3 ? 0.0L : x > 3 ? 1.0L : (2 * x + 3) / 6;
+    if (std::isnan(x)) return x;
+    if (x < -3) return 0.0L;
+    if (x > 3) return 1.0L;
+#if XACT_TEST_HAS_QUAD
+    if constexpr (std::is_same_v<T, double>)
+        return static_cast<double>((static_cast<quad>(x) + quad(1.5)) / quad(3));
+#endif
+    return static_cast<T>((x + 1.5L) / 3);
 }
 
 // ---------------------------------------------------------------- checks
@@ -220,7 +234,7 @@ std::vector<check<T>> all_checks() {
     c.push_back(make_check<T>(
         "hard_swish", kind::ulp, [hw](auto v) { return hw(v); }, r_hard_swish));
     c.push_back(make_check<T>(
-        "hard_swish'", kind::ulp, [hw](auto v) { return hw.derivative(v); }, r_hard_swish_d));
+        "hard_swish'", ex, [hw](auto v) { return hw.derivative(v); }, r_hard_swish_d<T>));
     return c;
 }
 
@@ -697,4 +711,55 @@ TEMPLATE_TEST_CASE("piecewise: finite differences agree with the derivatives", "
         CHECK(std::fabs(fd_s - d_s) <= 1e-3L * std::fabs(d_s));
         CHECK(std::fabs(fd_w - d_w) <= 1e-3L * std::fabs(d_w));
     }
+}
+
+TEMPLATE_TEST_CASE("piecewise: hard_swish' is correctly rounded, ties included", "[piecewise]",
+                   float, double) {
+    // x/3 + 1/2 = M exactly halfway between two neighbouring T values happens when
+    // x = 3M - 3/2 is representable (e.g. x = -3 * 2^-26 in float gives 1/2 - 2^-26); round to
+    // nearest even must pick the even neighbour. Such x lie in (-1/4, 1/2): M in [1/4, 1), whose
+    // odd last bit 2^(e - digits) then still fits x's spacing. Built here from random midpoints
+    // M of those two binades (about a third give a representable x), with the inputs one ULP
+    // either side, and x = -1.5 + tiny offsets, where the result nears zero.
+    using T = TestType;
+    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr int digits = std::numeric_limits<T>::digits;
+#if XACT_TEST_HAS_QUAD
+    using W = quad; // 3M - 3/2 needs up to digits + 3 bits
+#else
+    using W = ld; // enough for float; double ties need __float128 and are not counted
+#endif
+    const xact::hard_swish hw{};
+    const auto hw_d = [hw](auto v) { return hw.derivative(v); };
+    std::mt19937_64 gen(17);
+    std::vector<T> xs;
+    long ties = 0;
+    for (int i = 0; i < 200000; ++i) {
+        // M = odd * 2^(e - digits) in [2^e, 2^(e+1)): a midpoint of T's spacing there.
+        const int e = -1 - static_cast<int>(gen() % 2);
+        const U odd = static_cast<U>((gen() >> (64 - digits)) | (U(1) << digits) | U(1));
+        const W m = static_cast<W>(odd) * static_cast<W>(std::ldexp(1.0L, e - digits));
+        const W x_exact = 3 * m - W(1.5);
+        const T x = static_cast<T>(x_exact);
+        if (static_cast<W>(x) == x_exact) ++ties;
+        for (T v : xact_test::around(x, 1)) xs.push_back(v);
+    }
+    for (int i = 0; i < 20000; ++i) {
+        const T off = static_cast<T>(std::ldexp(static_cast<double>(gen() % 4096) - 2048,
+                                                -static_cast<int>(gen() % (digits + 12)) - 11));
+        xs.push_back(T(-1.5) + off);
+    }
+    INFO(type_name<T>() << ": " << ties << " exact ties among " << xs.size() << " inputs");
+    if (std::is_same_v<T, float> || XACT_TEST_HAS_QUAD) CHECK(ties > 50000);
+    tally t;
+    for (T x : xs) {
+        const ld r = r_hard_swish_d<T>(static_cast<ld>(x));
+        const T y = hw.derivative(x);
+        if (!same(y, static_cast<T>(r))) t.add(describe("hard_swish'", x, y, r));
+    }
+    INFO(t.count << " failures" << t.examples);
+    CHECK(t.count == 0);
+    simd_vs_scalar(
+        std::vector<check<T>>{make_check<T>("hard_swish'", kind::exact, hw_d, r_hard_swish_d<T>)},
+        xs);
 }
