@@ -1623,3 +1623,37 @@ TEMPLATE_TEST_CASE("softplus with a small beta: +0 at -inf and far left", "[tran
         CHECK(f(x[i]) == T(0));
     }
 }
+
+// elu' = α e^x for any finite α (review finding): α times e^x's mantissa overflowed for α near
+// the top of the range (α = 3e38, x = -0.4 gave inf), the clamp of x at -150 (float) / -1100
+// (double) left α e^-150 where the true value is 0 (α = 1e20, x = -inf gave 2^-149), and a
+// subnormal α lost bits before the scaling. Scalar and array calls, against long double.
+TEMPLATE_TEST_CASE("transcendental: elu' for huge, tiny and subnormal alpha", "[transcendental]",
+                   float, double) {
+    using T = TestType;
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const T inf = std::numeric_limits<T>::infinity();
+    const T max = std::numeric_limits<T>::max();
+    const T tiny = std::numeric_limits<T>::denorm_min();
+    const std::vector<double> alphas = {
+        double(max), 1e20, 1e30, f32 ? 1e38 : 1e300, 1e-30, double(tiny * 7), double(tiny),
+        -double(max), -1e25, 0.5};
+    std::vector<T> x;
+    const double lowest = f32 ? -260.0 : -1800.0;
+    for (double v = 0; v >= lowest; v -= (f32 ? 0.375 : 2.875)) x.push_back(static_cast<T>(v));
+    for (const double v : {-0.4, -0.25, -1e-7, -1e-30}) x.push_back(static_cast<T>(v));
+    x.push_back(-inf);
+    x.push_back(-max);
+    std::vector<T> dy(x.size(), T(1)), dx(x.size());
+    for (const double alpha : alphas) {
+        const xact::elu f{alpha};
+        const ld a = static_cast<ld>(static_cast<T>(alpha));
+        xact::backward(f, x.data(), dy.data(), dx.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            INFO("alpha = " << alpha << ", x = " << x[i]);
+            const ld want = x[i] == -inf ? ld(0) * a : a * std::exp(static_cast<ld>(x[i]));
+            CHECK(xact_test::ulp_error<T>(dx[i], want) <= 4);
+            CHECK(same(f.derivative(x[i]), dx[i]));
+        }
+    }
+}

@@ -486,6 +486,30 @@ XACT_INLINE T pow2i(const int_t<T>& n) noexcept {
     }
 }
 
+/// v = m 2^e with |m| in [1, 2) for finite nonzero v (subnormals included); 0, inf and NaN give
+/// m = v, e = 0. Like 2 frexp(v) but inline bit operations: no libm call per vector in a loop.
+template <class S>
+XACT_INLINE S split_exponent(S v, int& e) noexcept {
+    constexpr bool f32 = std::is_same_v<S, float>;
+    using U = std::conditional_t<f32, std::uint32_t, std::uint64_t>;
+    constexpr int mant = f32 ? 23 : 52, emask = f32 ? 0xff : 0x7ff, bias = emask / 2;
+    // Straight-line integer code (selects, no float compares), so that the compiler hoists it
+    // out of a kernel's loop. A subnormal v is read from v 2^64 (exact) instead.
+    const S w = v * S(0x1p64);
+    U bv, bw;
+    std::memcpy(&bv, &v, sizeof bv);
+    std::memcpy(&bw, &w, sizeof bw);
+    const bool sub = ((bv >> mant) & U(emask)) == 0;
+    const U b = sub ? bw : bv;
+    const int ex = static_cast<int>((b >> mant) & U(emask));
+    const bool special = ex == 0 || ex == emask; // 0, inf, NaN
+    const U bm = (b & ~(U(emask) << mant)) | (U(bias) << mant);
+    S m;
+    std::memcpy(&m, &bm, sizeof bm);
+    e = special ? 0 : ex - bias - (sub ? 64 : 0);
+    return special ? v : m;
+}
+
 /// x * 2^n for x in [0.5, 2) and n up to one past either end of the exponent range: two exact
 /// scalings, so a subnormal result is rounded once and an overflow gives inf.
 template <class T>

@@ -12,7 +12,8 @@
 namespace xact {
 
 /// elu(x) = x > 0 ? x : α expm1(x) (elu(-0) = -0, elu(-inf) = -α); f' = x > 0 ? 1 : α e^x, so
-/// elu'(0) = α; from the output: y > 0 ? 1 : y + α. Max error 2 ULP (expm1 plus one rounding).
+/// elu'(0) = α; from the output: y > 0 ? 1 : y + α. Max error 2 ULP (expm1 plus one rounding),
+/// for every finite α (f' = α e^x formed without overflow or a premature 0).
 struct elu {
     double alpha = 1.0;
 
@@ -31,9 +32,21 @@ struct elu {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        // α e^x = α m 2^n, scaled last: one rounding even for subnormal results.
-        const auto e = math::detail::exp_parts_of(x);
-        const T v = detail::scale2(detail::splat<T>(alpha) * e.hi, e.n);
+        // α e^x = (α_m m) 2^(n + α_e) with α = α_m 2^α_e, α_m in [1, 2) (split once, hoisted
+        // out of the loop), so that the product cannot overflow where α e^x does not (α = 3e38,
+        // x = -0.4) and a subnormal α loses no bits; the scaling comes last. x is first raised
+        // to where 2^(n + α_e) < 2^-247 (float) / 2^-1989 (double), below which α e^x is 0
+        // anyway: n + α_e stays in scale2's reach, and the deep reduction (x down to -200 /
+        // -1500) covers the largest α (α = 1e20, x = -inf gave 2^-149 with a clamp at -150).
+        using S = detail::scalar_t<T>;
+        using I = detail::int_t<T>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        int a_e = 0;
+        const S a_m = detail::split_exponent(static_cast<S>(alpha), a_e);
+        const S x_floor = S((f32 ? -248 : -1990) - a_e) * S(0.693147180559945309);
+        const auto e = math::detail::exp_parts_of<T, false, true>(
+            detail::at_least(x, detail::splat<T>(x_floor)));
+        const T v = detail::scale2(detail::splat<T>(a_m) * e.hi, e.n + I(a_e));
         return detail::select(x > T(0), detail::splat<T>(1), v);
     }
     /// From y = elu(x): y > 0 ? 1 : y + α. Needs α >= 0 (else y > 0 does not mean x > 0).
