@@ -23,13 +23,14 @@ struct panel {
     double x_lo, x_hi;
 };
 
-// The panels: every name xact accepts, on [-6, 6], except identity (a straight line), swish
+// The panels: every name xact accepts, on [-6, 6], except identity and its alias linear (a
+// straight line), swish
 // (drawn as silu, its beta = 1 case) and celu (with alpha = 1 it is elu). leaky_relu gets a
 // slope that can be seen, relu6 a range that shows its cap at 6.
 std::vector<panel> panels() {
     std::vector<panel> list;
     for (auto name : xact::activation_names()) {
-        if (name == "identity" || name == "swish" || name == "celu") continue;
+        if (name == "identity" || name == "linear" || name == "swish" || name == "celu") continue;
         const double range = name == "relu6" ? 8 : 6;
         list.push_back(
             {xact::activation::parse(name == "leaky_relu" ? "leaky_relu(alpha=0.1)" : name), -range,

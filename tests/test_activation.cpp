@@ -82,7 +82,7 @@ std::vector<T> inputs() {
 
 TEST_CASE("activation: names, kinds and the text form", "[activation]") {
     const auto names = xact::activation_names();
-    CHECK(names.size() == 19); // 18 kinds and "silu"
+    CHECK(names.size() == 20); // 18 kinds, "linear" and "silu"
     for (const auto n : names) {
         INFO(std::string(n));
         const activation a = activation::parse(n);
@@ -107,6 +107,10 @@ TEST_CASE("activation: names, kinds and the text form", "[activation]") {
     CHECK(activation::parse("swish") == activation(xact::silu{}));
     CHECK(activation::parse("elu(alpha=+2)") == activation(xact::elu{2}));
     CHECK(activation::parse("relu()") == activation(xact::relu{}));
+    CHECK(activation::parse("linear") == activation(xact::identity{})); // spec.md §1
+    CHECK(activation::parse(" linear ( ) ").name() == "identity");
+    CHECK(activation::parse("leaky_relu(alpha=4.9406564584124654e-324)") ==
+          activation(xact::leaky_relu{4.9406564584124654e-324})); // subnormal: in range
     // Defaults are left out of the name; other values print in the fewest digits that
     // round-trip, also for awkward doubles.
     CHECK(activation(xact::leaky_relu{}).name() == "leaky_relu");
@@ -130,6 +134,18 @@ TEST_CASE("activation: names, kinds and the text form", "[activation]") {
     CHECK_FALSE(activation(xact::hard_swish{}).has_derivative_from_output());
 }
 
+namespace {
+/// The message of the std::invalid_argument that parse(text) throws ("" if none).
+std::string e_what(const std::string& text) {
+    try {
+        (void)activation::parse(text);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return {};
+}
+} // namespace
+
 TEST_CASE("activation: bad text and bad parameters", "[activation]") {
     const auto expect = [](const std::string& text, const std::string& problem) {
         std::string message;
@@ -140,11 +156,22 @@ TEST_CASE("activation: bad text and bad parameters", "[activation]") {
         }
         INFO("text \"" << text << "\": \"" << message << "\"");
         CHECK(message.find(problem) != std::string::npos);
-        CHECK(message.find("valid names: identity, relu") != std::string::npos);
+        CHECK(message.find("valid names: identity, linear, relu") != std::string::npos);
     };
     expect("foo", "unknown activation 'foo'");
     expect("", "missing activation name");
-    expect("Relu", "missing activation name");
+    expect("(alpha=1)", "missing activation name");
+    // Names are lower case; the message says so where the lower-case name exists.
+    expect("Relu", "unknown activation 'Relu' (names are lower case: 'relu')");
+    expect("SiLU", "unknown activation 'SiLU' (names are lower case: 'silu')");
+    expect("LINEAR", "(names are lower case: 'linear')");
+    expect("leaky-relu(0.1)", "unknown activation 'leaky-relu'");
+    CHECK(std::string(e_what("Reluu")).find("lower case") == std::string::npos);
+    // Numbers beyond double's range are named as such, not as malformed.
+    expect("leaky_relu(alpha=1e-400)", "'1e-400' for 'alpha' is too small for a double");
+    expect("leaky_relu(alpha=0.0001e-330)", "is too small for a double");
+    expect("elu(alpha=1e400)", "'1e400' for 'alpha' overflows a double");
+    expect("elu(alpha=-2e308)", "overflows a double");
     expect("relu(1)", "too many parameters");
     expect("leaky_relu(0.1, 0.2)", "too many parameters");
     expect("leaky_relu(beta=1)", "unknown parameter 'beta'");

@@ -128,6 +128,22 @@ TEST_CASE("dispatch: the choice of instruction set", "[dispatch]") {
     REQUIRE_FALSE(isas.empty());
     CHECK(isas.back() == "sse2");
     CHECK_THROWS_AS(xd::set_isa("bogus"), std::invalid_argument);
+    // set_isa's errors name set_isa, not the environment variable.
+    const auto set_message = [](std::string_view req) {
+        try {
+            xd::set_isa(req);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string before(xd::active_isa());
+    CHECK(set_message("bogus").find("set_isa(\"bogus\") is not an instruction set name") !=
+          std::string::npos);
+    CHECK(set_message("").find("set_isa(\"\"): the instruction set name is empty") !=
+          std::string::npos);
+    CHECK(set_message("").find("XACT_ISA") == std::string::npos);
+    CHECK(xd::active_isa() == before); // a refused request changes nothing
 }
 
 TEMPLATE_TEST_CASE("dispatch: every instruction set against the header-only kernels", "[dispatch]",

@@ -299,7 +299,7 @@ TEMPLATE_TEST_CASE("log_softmax: leading blocks of -inf", "[softmax]", float, do
                     CHECK(y[i] == -inf);
                     CHECK(ys[i] == T(0));
                 } else {
-                    CHECK(ulp_error<T>(y[i], r[i]) <= bound);
+                    CHECK(ulp_error<T>(y[i], static_cast<long double>(r[i])) <= bound);
                 }
             }
             if (tail > 0) { // a NaN among the leading -inf: the whole row is NaN

@@ -9,7 +9,8 @@
 // (in the order of the table below), separated by commas; spaces are ignored:
 //   "relu", "leaky_relu(alpha=0.2)", "leaky_relu(0.2)", "hardtanh(lo=-2, hi=2)",
 //   "swish(beta=1.5)", "gelu(approximate=tanh)", "softplus(beta=2)", "celu(alpha=0.5)".
-// Names and parameters (defaults): identity, relu, relu6, leaky_relu(alpha=0.01),
+// Names (lower case) and parameters (defaults): identity (also "linear"), relu, relu6,
+// leaky_relu(alpha=0.01),
 // hardtanh(lo=-1, hi=1), hard_sigmoid, hard_swish, sigmoid, tanh, swish(beta=1) (also "silu",
 // which takes no parameter), softsign, elu(alpha=1), selu, celu(alpha=1),
 // gelu(approximate=none|tanh), softplus(beta=1), mish, log_sigmoid.
@@ -18,7 +19,8 @@
 // (swish with beta = 1 prints as "silu").
 //
 // Errors (std::invalid_argument, message naming the problem): an unknown name (the message
-// lists the valid ones), an unknown, repeated or malformed parameter, a value out of range
+// lists the valid ones, and suggests the lower-case name for "ReLU"), an unknown, repeated or
+// malformed parameter, a number beyond double's range ("1e-400", "1e400"), a value out of range
 // (non-finite, celu alpha = 0, softplus beta <= 0, hardtanh lo > hi). The constructors from
 // functors apply the same parameter checks. Parsing and printing may allocate; the array calls
 // never do.
@@ -222,9 +224,21 @@ inline std::string valid_names_list() {
     for (const auto& info : activation_table) {
         if (!s.empty()) s += ", ";
         s += info.name;
+        if (info.name == "identity") s += ", linear";
         if (info.name == "swish") s += ", silu";
     }
     return s;
+}
+
+/// Whether the decimal text t (already read by from_chars as out of double's range) is too
+/// small rather than too large: a negative exponent, or no exponent and no nonzero integer
+/// digit.
+inline bool underflows(std::string_view t) {
+    const std::size_t e = t.find_first_of("eE");
+    if (e != std::string_view::npos) return e + 1 < t.size() && t[e + 1] == '-';
+    for (const char c : t.substr(0, t.find('.')))
+        if (c >= '1' && c <= '9') return false;
+    return true;
 }
 
 [[noreturn]] inline void parse_error(std::string_view text, const std::string& what) {
@@ -377,11 +391,13 @@ class activation {
     detail::activation_variant v_{relu{}};
 };
 
-/// Every name activation::parse accepts ("silu" included), in activation_kind order.
+/// Every name activation::parse accepts (the aliases "linear" and "silu" included), in
+/// activation_kind order.
 inline std::vector<std::string_view> activation_names() {
     std::vector<std::string_view> names;
     for (const auto& info : detail::activation_table) {
         names.push_back(info.name);
+        if (info.name == "identity") names.emplace_back("linear");
         if (info.name == "swish") names.emplace_back("silu");
     }
     return names;
@@ -389,20 +405,31 @@ inline std::vector<std::string_view> activation_names() {
 
 inline activation activation::parse(std::string_view text) {
     std::string_view s = detail::trim(text);
+    // The name runs up to the parameters (or a space before them).
     std::size_t i = 0;
-    while (i < s.size() &&
-           ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-        ++i;
+    while (i < s.size() && s[i] != '(' && s[i] != ')' && s[i] != ' ' && s[i] != '\t') ++i;
     const std::string_view name = s.substr(0, i);
     std::string_view rest = detail::trim(s.substr(i));
     if (name.empty()) detail::parse_error(text, "missing activation name");
-    std::size_t k = 0;
     const bool is_silu = name == "silu";
-    while (k < detail::activation_table.size() &&
-           detail::activation_table[k].name != (is_silu ? "swish" : name))
-        ++k;
-    if (k == detail::activation_table.size())
-        detail::parse_error(text, "unknown activation '" + std::string(name) + "'");
+    const std::string_view key_name = is_silu ? "swish" : name == "linear" ? "identity" : name;
+    const auto index_of = [](std::string_view n) {
+        std::size_t k = 0;
+        while (k < detail::activation_table.size() && detail::activation_table[k].name != n) ++k;
+        return k;
+    };
+    const std::size_t k = index_of(key_name);
+    if (k == detail::activation_table.size()) {
+        std::string lower(name);
+        for (char& c : lower)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        const bool known_lower = lower == "silu" || lower == "linear" ||
+                                 index_of(lower) != detail::activation_table.size();
+        detail::parse_error(text, "unknown activation '" + std::string(name) + "'" +
+                                      (known_lower && lower != name
+                                           ? " (names are lower case: '" + lower + "')"
+                                           : std::string()));
+    }
     const auto kind = static_cast<activation_kind>(k);
     const auto& params = detail::activation_table[k].params;
     std::array<double, 2> value = detail::activation_defaults(kind);
@@ -462,6 +489,12 @@ inline activation activation::parse(std::string_view text) {
             double v = 0;
             if (val.size() > 1 && val.front() == '+') val.remove_prefix(1); // from_chars: no '+'
             const auto r = std::from_chars(val.data(), val.data() + val.size(), v);
+            if (r.ec == std::errc::result_out_of_range && r.ptr == val.data() + val.size())
+                detail::parse_error(text, "value out of range: '" + std::string(val) + "' for '" +
+                                              std::string(params[slot]) + "' " +
+                                              (detail::underflows(val)
+                                                   ? "is too small for a double (it would be 0)"
+                                                   : "overflows a double"));
             if (r.ec != std::errc() || r.ptr != val.data() + val.size())
                 detail::parse_error(text, "malformed number '" + std::string(val) + "' for '" +
                                               std::string(params[slot]) + "'");

@@ -36,7 +36,8 @@ std::string_view active_isa();
 std::vector<std::string_view> supported_isas();
 
 /// Uses `isa` from now on (for tests and benchmarks; not thread-safe against concurrent
-/// calls). std::invalid_argument if the build or the CPU lacks it.
+/// calls). std::invalid_argument (nothing changed) if `isa` is empty or unknown, or the build
+/// or the CPU lacks it.
 void set_isa(std::string_view isa);
 
 /// As xact::forward / backward / backward_from_output with the activation a. T is float or

@@ -87,27 +87,42 @@ xact_dispatch_impl::shape shape_of(const extents& e) {
 
 } // namespace
 
-std::string_view detail::choose_isa(std::string_view requested, bool has_avx2_fma, bool has_avx512f,
-                                    bool built_avx2_, bool built_avx512f_) {
+namespace {
+/// choose_isa, with `source` naming where the request came from in error messages
+/// ("XACT_ISA=avx2", "set_isa(\"avx2\")"); the empty name only comes from set_isa.
+std::string_view choose(std::string_view requested, const std::string& source, bool has_avx2_fma,
+                        bool has_avx512f, bool built_avx2_, bool built_avx512f_) {
     const bool avx512f = has_avx512f && has_avx2_fma && built_avx512f_;
     const bool avx2 = has_avx2_fma && built_avx2_;
-    if (requested.empty()) return avx512f ? "avx512f" : avx2 ? "avx2" : "sse2";
     if (requested == "sse2") return "sse2";
     if (requested == "avx2" || requested == "avx512f") {
         const bool built = requested == "avx2" ? built_avx2_ : built_avx512f_;
         const bool cpu = requested == "avx2" ? has_avx2_fma : has_avx512f && has_avx2_fma;
         if (built && cpu) return requested == "avx2" ? "avx2" : "avx512f";
         const std::string message =
-            "xact::dispatch: XACT_ISA=" + std::string(requested) +
+            "xact::dispatch: " + source +
             (built ? " is not supported by this CPU"
                    : " was not compiled into this build of xact::dispatch") +
             " (available: " + std::string(avx512f ? "avx512f, " : "") + (avx2 ? "avx2, " : "") +
             "sse2)";
         xact::detail::invalid_argument(message.c_str());
     }
-    const std::string message = "xact::dispatch: XACT_ISA=" + std::string(requested) +
-                                " is not an instruction set name (valid: sse2, avx2, avx512f)";
+    const std::string message = "xact::dispatch: " + source +
+                                (requested.empty() ? ": the instruction set name is empty"
+                                                   : " is not an instruction set name") +
+                                " (valid: sse2, avx2, avx512f)";
     xact::detail::invalid_argument(message.c_str());
+}
+} // namespace
+
+std::string_view detail::choose_isa(std::string_view requested, bool has_avx2_fma, bool has_avx512f,
+                                    bool built_avx2_, bool built_avx512f_) {
+    if (requested.empty())
+        return has_avx512f && has_avx2_fma && built_avx512f_ ? "avx512f"
+               : has_avx2_fma && built_avx2_                 ? "avx2"
+                                                             : "sse2";
+    return choose(requested, "XACT_ISA=" + std::string(requested), has_avx2_fma, has_avx512f,
+                  built_avx2_, built_avx512f_);
 }
 
 std::string_view active_isa() {
@@ -125,9 +140,8 @@ std::vector<std::string_view> supported_isas() {
 
 void set_isa(std::string_view isa) {
     const cpu_features c = detect();
-    const std::string_view chosen =
-        detail::choose_isa(isa.empty() ? std::string_view("?") : isa, c.avx2_fma, c.avx512f,
-                           built_avx2, built_avx512f);
+    const std::string_view chosen = choose(isa, "set_isa(\"" + std::string(isa) + "\")", c.avx2_fma,
+                                           c.avx512f, built_avx2, built_avx512f);
     current.store(table_of(chosen), std::memory_order_release);
 }
 
