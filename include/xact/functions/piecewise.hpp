@@ -255,15 +255,16 @@ struct hard_swish {
         const T three = detail::splat<T>(3), third = detail::splat<T>(S(1) / S(3));
         const T three_halves = detail::splat<T>(1.5);
         // (x + 3/2) / 3 correctly rounded, ties included (a plain 1/2 + x/3 is off by many ULP
-        // where the result nears zero). x + 3/2 = a + e exactly (Fast2Sum: |x| <= 3/2 has no
-        // larger exponent than 3/2, and 3/2 < x <= 3 sums with e = 0); then (a + e) / 3 =
-        // qa + (rem + e) / 3 with rem = a - 3 qa exact, and rem + e exact. The last correction is
-        // an fma with addend 0 so that no -ffp-contract=fast can fuse it into the sum (a fused
-        // form breaks ties). Checked over every float in (-3, 3] and 3e7 doubles (3.7e6 of them
-        // exact ties) with GCC's contraction on and off, and on targets without FMA.
+        // where the result nears zero). x + 3/2 = a + e exactly, e = x - (a - 3/2): Fast2Sum
+        // for |x| < 2 (no larger exponent than 3/2); for 2 <= |x| <= 3, a - 3/2 and the
+        // difference are exact (Sterbenz). Then (a + e) / 3 = qa + (rem + e) / 3 with
+        // rem = a - 3 qa exact, and rem + e exact. Both products are fmas with addend 0 so that
+        // no -ffp-contract=fast can fuse one into the final sum (a fused form breaks ties).
+        // Checked over every float in (-3, 3] and 3e7 doubles (3.7e6 of them exact ties) with
+        // GCC's and Clang's -ffp-contract=fast and without, and on targets without FMA.
         const T a = x + three_halves;
         const T e = x - (a - three_halves);
-        const T qa = a * third;
+        const T qa = detail::fma(a, third, T(0)); // a * third, but never contracted either
         const T w = detail::residual(a, qa, three) + e;
         const T mid = qa + detail::fma(w, third, T(0));
         // NaN x: mid is NaN and both compares false, so d is NaN without nan_or.
