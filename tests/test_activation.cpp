@@ -172,6 +172,10 @@ TEST_CASE("activation: bad text and bad parameters", "[activation]") {
     expect("leaky_relu(alpha=0.0001e-330)", "is too small for a double");
     expect("elu(alpha=1e400)", "'1e400' for 'alpha' overflows a double");
     expect("elu(alpha=-2e308)", "overflows a double");
+    // The digits count as well as the exponent.
+    expect("elu(0." + std::string(400, '0') + "1e5)", "is too small for a double");
+    expect("elu(1" + std::string(400, '0') + "e-10)", "overflows a double");
+    expect("elu(" + std::string(400, '9') + ")", "overflows a double");
     expect("relu(1)", "too many parameters");
     expect("leaky_relu(0.1, 0.2)", "too many parameters");
     expect("leaky_relu(beta=1)", "unknown parameter 'beta'");

@@ -34,6 +34,7 @@
 #include "functions/softplus.hpp"
 #include "parallel.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -231,13 +232,27 @@ inline std::string valid_names_list() {
 }
 
 /// Whether the decimal text t (already read by from_chars as out of double's range) is too
-/// small rather than too large: a negative exponent, or no exponent and no nonzero integer
-/// digit.
+/// small rather than too large: the decimal order of its first nonzero digit, plus the
+/// exponent, is negative ("1e-400", "0.000…1", but not "1000…0e-10").
 inline bool underflows(std::string_view t) {
     const std::size_t e = t.find_first_of("eE");
-    if (e != std::string_view::npos) return e + 1 < t.size() && t[e + 1] == '-';
-    for (const char c : t.substr(0, t.find('.')))
-        if (c >= '1' && c <= '9') return false;
+    long exponent = 0;
+    if (e != std::string_view::npos) {
+        std::size_t k = e + 1;
+        const bool negative = k < t.size() && t[k] == '-';
+        if (k < t.size() && (t[k] == '-' || t[k] == '+')) ++k;
+        for (; k < t.size() && t[k] >= '0' && t[k] <= '9'; ++k)
+            exponent = std::min(exponent * 10 + (t[k] - '0'), 100000000L);
+        if (negative) exponent = -exponent;
+    }
+    const std::string_view m = t.substr(0, e);
+    const std::size_t point = std::min(m.find('.'), m.size());
+    for (std::size_t k = 0; k < m.size(); ++k)
+        if (m[k] >= '1' && m[k] <= '9') {
+            const long order =
+                k < point ? static_cast<long>(point - k) - 1 : -static_cast<long>(k - point);
+            return order + exponent < 0;
+        }
     return true;
 }
 
