@@ -89,11 +89,12 @@ xact_dispatch_impl::shape shape_of(const extents& e) {
 
 namespace {
 /// choose_isa, with `source` naming where the request came from in error messages
-/// ("XACT_ISA=avx2", "set_isa(\"avx2\")"); the empty name only comes from set_isa.
+/// ("XACT_ISA=avx2", "set_isa(\"avx2\")").
 std::string_view choose(std::string_view requested, const std::string& source, bool has_avx2_fma,
                         bool has_avx512f, bool built_avx2_, bool built_avx512f_) {
     const bool avx512f = has_avx512f && has_avx2_fma && built_avx512f_;
     const bool avx2 = has_avx2_fma && built_avx2_;
+    if (requested.empty()) return avx512f ? "avx512f" : avx2 ? "avx2" : "sse2";
     if (requested == "sse2") return "sse2";
     if (requested == "avx2" || requested == "avx512f") {
         const bool built = requested == "avx2" ? built_avx2_ : built_avx512f_;
@@ -108,19 +109,13 @@ std::string_view choose(std::string_view requested, const std::string& source, b
         xact::detail::invalid_argument(message.c_str());
     }
     const std::string message = "xact::dispatch: " + source +
-                                (requested.empty() ? ": the instruction set name is empty"
-                                                   : " is not an instruction set name") +
-                                " (valid: sse2, avx2, avx512f)";
+                                " is not an instruction set name (valid: sse2, avx2, avx512f)";
     xact::detail::invalid_argument(message.c_str());
 }
 } // namespace
 
 std::string_view detail::choose_isa(std::string_view requested, bool has_avx2_fma, bool has_avx512f,
                                     bool built_avx2_, bool built_avx512f_) {
-    if (requested.empty())
-        return has_avx512f && has_avx2_fma && built_avx512f_ ? "avx512f"
-               : has_avx2_fma && built_avx2_                 ? "avx2"
-                                                             : "sse2";
     return choose(requested, "XACT_ISA=" + std::string(requested), has_avx2_fma, has_avx512f,
                   built_avx2_, built_avx512f_);
 }
@@ -139,6 +134,10 @@ std::vector<std::string_view> supported_isas() {
 }
 
 void set_isa(std::string_view isa) {
+    // Unlike an unset XACT_ISA, an empty name here is a mistake, not "the best one".
+    if (isa.empty())
+        xact::detail::invalid_argument("xact::dispatch: set_isa(\"\"): the instruction set name "
+                                       "is empty (valid: sse2, avx2, avx512f)");
     const cpu_features c = detect();
     const std::string_view chosen = choose(isa, "set_isa(\"" + std::string(isa) + "\")", c.avx2_fma,
                                            c.avx512f, built_avx2, built_avx512f);

@@ -510,7 +510,7 @@ XACT_INLINE S split_exponent(S v, int& e) noexcept {
     return special ? v : m;
 }
 
-/// x * 2^n for x in [0.5, 2) and n up to one past either end of the exponent range: two exact
+/// x * 2^n for |x| in [0.35, 4) and n up to one past either end of the exponent range: two exact
 /// scalings, so a subnormal result is rounded once and an overflow gives inf.
 template <class T>
 XACT_INLINE T scale2(const T& x, const int_t<T>& n) noexcept {

@@ -161,13 +161,13 @@ struct celu {
             return detail::select(x > T(0), x, scaled_expm1<true>(x, a, z, z_lo));
         const T neg = scaled_expm1<false>(x, a, z, z_lo);
         // α < 0 and z = x/α large: α expm1(z) = α e^z within e^-z < u^2, formed as
-        // α_m m 2^(n + α_e) (α = α_m 2^α_e) and scaled last, since e^z alone overflows where
-        // α e^z may not (α = -0.0364, x = -3.25).
+        // α_m m 2^(n + α_e) (α = α_m 2^α_e, α_m in [1, 2)) and scaled last, since e^z alone
+        // overflows where α e^z may not (α = -0.0364, x = -3.25).
         using S = detail::scalar_t<T>;
         using I = detail::int_t<T>;
         constexpr bool f32 = std::is_same_v<S, float>;
         int a_e = 0;
-        const S a_m = std::frexp(static_cast<S>(alpha), &a_e);
+        const S a_m = detail::split_exponent(static_cast<S>(alpha), a_e);
         const auto big = z > detail::splat<T>(f32 ? 40.0 : 80.0);
         const auto e = math::detail::exp_parts_of<T, false, true>(detail::select(big, z, T(0)));
         const I lim(f32 ? 250 : 2000);
