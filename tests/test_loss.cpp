@@ -1414,6 +1414,88 @@ TEMPLATE_TEST_CASE("elementwise losses at the ends of the exponent range", "[los
     }
 }
 
+/// Inputs for loss D whose terms (or partial sums) exceed the largest finite value while their
+/// mean does not: mse x = sqrt(max) v, |v| < 1.3 (squares up to 1.69 max), t small; mae x in
+/// (0, max), t in (-max / 2, 0) (differences up to 1.5 max); bce x in (-max, max), t in
+/// [0, 1] (terms up to max).
+template <class T, class D>
+elem_data<T> make_huge(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0), u01(0.0, 1.0);
+    const double mx = static_cast<double>(std::numeric_limits<T>::max());
+    elem_data<T> d;
+    d.x.resize(n);
+    d.t.resize(n);
+    d.g.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if constexpr (std::is_same_v<D, mse_def>) {
+            d.x[i] = static_cast<T>(std::sqrt(mx) * 1.3 * u(rng));
+            d.t[i] = static_cast<T>(1e3 * u(rng));
+        } else if constexpr (std::is_same_v<D, mae_def>) {
+            d.x[i] = static_cast<T>(mx * u01(rng));
+            d.t[i] = static_cast<T>(-0.5 * mx * u01(rng));
+        } else {
+            d.x[i] = static_cast<T>(mx * u(rng));
+            d.t[i] = static_cast<T>(u01(rng));
+        }
+    }
+    return d;
+}
+
+// The sum of the terms overflowed before the division by n (mse of values near 1e19 in
+// float, mean of inf), or a term itself did (|x - t| above the largest finite value).
+TEMPLATE_TEST_CASE("reduced elementwise losses whose sum overflows but whose mean does not",
+                   "[loss]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    const auto run = [](auto def) {
+        using D = decltype(def);
+        for (std::size_t n = 1; n <= 4 * simd_width<T> + 3; ++n) {
+            const elem_data<T> d = make_huge<T, D>(n, 17 + n);
+            for (const reduction r : {reduction::mean, reduction::sum}) {
+                const R ref = ref_reduced<T, D>(d, r);
+                const T v = D::reduced(d.x.data(), d.t.data(), n, r);
+                INFO(D::name << ", n = " << n << (r == reduction::mean ? " mean" : " sum")
+                             << ", reference " << static_cast<ld>(ref) << ", got " << v);
+                // The sum is far beyond the largest finite value (inf expected) or far below it.
+                CHECK(rel_ulps(v, ref) <= D::reduced_ulp);
+            }
+        }
+    };
+    run(mse_def{});
+    run(mae_def{});
+    run(bce_def{});
+    // Truly infinite: an infinite input, or a mean beyond the largest finite value.
+    const T mx = L::max(), inf = L::infinity();
+    const std::vector<T> xs = {mx, mx, T(1)}, ts = {-mx, -mx, T(0)};
+    CHECK(xact::mse_loss(xs.data(), ts.data(), 3) == inf);
+    CHECK(xact::mae_loss(xs.data(), ts.data(), 3) == inf); // mean (4 max + 1) / 3
+    const std::vector<T> xi = {T(1), inf, T(2)}, ti = {T(0), T(0), T(0)};
+    CHECK(xact::mse_loss(xi.data(), ti.data(), 3) == inf);
+    CHECK(xact::mae_loss(xi.data(), ti.data(), 3, reduction::sum) == inf);
+    CHECK(xact::binary_cross_entropy_with_logits(xi.data(), ti.data(), 3) == inf);
+    // mean of {max, max}: the same largest finite value, not inf.
+    const std::vector<T> xm = {mx, mx}, tm = {T(0), T(0)};
+    CHECK(xact::mae_loss(xm.data(), tm.data(), 2) == mx);
+    CHECK(xact::binary_cross_entropy_with_logits(xm.data(), tm.data(), 2) == mx);
+    // bce with targets outside [0, 1]: terms of both signs, 1.26 max and -0.36 max; the error
+    // bound is relative to the sum of their magnitudes.
+    const std::vector<T> xb = {T(0.9) * mx, T(0.9) * mx}, tb = {T(-0.4), T(1.4)};
+    for (const reduction r : {reduction::mean, reduction::sum}) {
+        ref_sum<R> ref, mag;
+        for (std::size_t i = 0; i < 2; ++i) {
+            const R l = bce_def::loss(R(xb[i]), R(tb[i]));
+            ref.add(l);
+            mag.add(rm::fabs(l));
+        }
+        const R k = r == reduction::mean ? R(2) : R(1);
+        const T v = xact::binary_cross_entropy_with_logits(xb.data(), tb.data(), 2, r);
+        INFO((r == reduction::mean ? "mean " : "sum ") << v);
+        CHECK(abs_ulps(v, ref.value() / k, mag.value() / k) <= bce_def::reduced_ulp);
+    }
+}
+
 // Found by the fuzzer: the gradient of cross-entropy lost softmax_j where it underflows
 // before the scaling by dloss (logits [104, -0.625], dloss 1024), and the loss of a double
 // row whose terms are each below denorm_min lost them (here 4.4 denorm_min).

@@ -49,7 +49,10 @@
 // TwoSum whose error is added into a compensation term; partial sums start at +0.
 //   * mse / mae / bce: element i belongs to lane i mod W of partial sum (i / W) mod 4; the
 //     partial sums are combined lane by lane as (P0 + P1) + (P2 + P3), then lanes 0 .. W-1
-//     in order; the result is s + c (mean: (s + c) / n, rounded once).
+//     in order; the result is s + c (mean: (s + c) / n, rounded once). Where that overflows
+//     (a term or a partial sum beyond the largest finite value) the terms are summed again
+//     from inputs scaled by 2^-88 (float) or 2^-600 (double) and the result scaled back, so a
+//     finite mean (mse of values near 1e19 in float) is not returned as inf.
 //   * cross-entropy: the row losses (each a double-word) in row order r = 0, 1, ...; within a
 //     row with e.inner == 1, class j belongs to lane j mod W, lanes added in order; with
 //     e.inner > 1 the classes of a row are added in order (rows sit in SIMD lanes).
@@ -415,6 +418,12 @@ XACT_INLINE k_scaling<V> k_scaling_of(const V& kh, int offset, int max) noexcept
     return {detail::pow2i<V>(I(0) - K), detail::pow2i<V>(K), K};
 }
 
+/// The scale of the reduced losses' overflow pass (loss_reduced_arch): inputs times 2^-88
+/// (float) or 2^-600 (double), exact except where x s is subnormal: an error far below one
+/// ULP of a sum that overflowed.
+template <class T>
+inline constexpr T huge_down = std::is_same_v<T, float> ? T(0x1p-88) : T(0x1p-600);
+
 struct mse_op {
     static constexpr double factor = 2;
     /// ((x - t) s)^2 as a double-word (s: a power of two, 1 but for mse_tiny_op).
@@ -431,6 +440,13 @@ struct mse_op {
     template <class V>
     XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
         return loss(x, t, splat<V>(1));
+    }
+    /// The loss of x s and t s (s = huge_down), s^2 times the loss: see loss_reduced_arch.
+    static constexpr int down_power = 2;
+    template <class V>
+    XACT_INLINE static dw<V> loss_down(const V& x, const V& t) noexcept {
+        const V s = splat<V>(huge_down<scalar_t<V>>);
+        return loss(x * s, t * s, splat<V>(1));
     }
     /// (x - t)^2 rounded once: where |x - t| is tiny (huge) it is scaled by a power of two
     /// first, so that the low parts stay exact (and Dekker's product without FMA cannot
@@ -459,6 +475,15 @@ struct mse_op {
     }
 };
 
+/// Op's terms from inputs scaled by huge_down (Op::loss_down): the overflow pass.
+template <class Op>
+struct down_op {
+    template <class V>
+    XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
+        return Op::loss_down(x, t);
+    }
+};
+
 /// mse's terms with x - t scaled by 2^64 (float) or 2^450 (double), squares 2^128 / 2^900
 /// times larger: a second pass for sums near or below the smallest normal (below 2^-90 or
 /// 2^-960), where the low parts of the products would be lost (1.7 ULP at 2.3e-38 without FMA).
@@ -479,6 +504,13 @@ struct mae_op {
         const V zero = splat<V>(0);
         return {detail::abs(d.hi), detail::select(d.hi < zero, zero - d.lo, d.lo)};
     }
+    /// The loss of x s and t s (s = huge_down), s times the loss: see loss_reduced_arch.
+    static constexpr int down_power = 1;
+    template <class V>
+    XACT_INLINE static dw<V> loss_down(const V& x, const V& t) noexcept {
+        const V s = splat<V>(huge_down<scalar_t<V>>);
+        return loss(x * s, t * s);
+    }
     template <class V>
     XACT_INLINE static V value(const V& x, const V& t) noexcept {
         return detail::abs(x - t); // |x - t| rounded once
@@ -495,17 +527,33 @@ struct mae_op {
 
 struct bce_op {
     static constexpr double factor = 1;
-    template <class V>
-    XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
+    /// The loss (Down = false), or s times the loss with s = huge_down (Down = true: A from
+    /// x s, log1p(e^-|x|) times s; see loss_reduced_arch).
+    template <bool Down, class V>
+    XACT_INLINE static dw<V> loss_impl(const V& x, const V& t) noexcept {
         // softplus(x) - x t = A + log1p(e^-|x|), A = max(x, 0) - x t = x (1 - t) for x > 0,
         // -x t otherwise: both terms >= 0 for t in [0, 1], so no cancellation. A zero
         // coefficient gives A = 0 also at x = ±inf (the limit).
         const V zero = splat<V>(0);
         const V c = detail::select(x > zero, splat<V>(1) - t, zero - t);
-        const V a = detail::select(c == zero, zero, x * c);
-        const V l = xact::softplus{}(zero - detail::abs(x)); // log1p(e^-|x|)
+        V xs = x, l = xact::softplus{}(zero - detail::abs(x)); // log1p(e^-|x|)
+        if constexpr (Down) {
+            const V s = splat<V>(huge_down<scalar_t<V>>);
+            xs = x * s;
+            l = l * s;
+        }
+        const V a = detail::select(c == zero, zero, xs * c);
         const dw<V> s = two_sum(a, l);
         return {s.hi, detail::select(detail::abs(s.hi) < inf_of<V>(), s.lo, zero)};
+    }
+    template <class V>
+    XACT_INLINE static dw<V> loss(const V& x, const V& t) noexcept {
+        return loss_impl<false>(x, t);
+    }
+    static constexpr int down_power = 1;
+    template <class V>
+    XACT_INLINE static dw<V> loss_down(const V& x, const V& t) noexcept {
+        return loss_impl<true>(x, t);
     }
     template <class V>
     XACT_INLINE static V value(const V& x, const V& t) noexcept {
@@ -596,6 +644,17 @@ T loss_reduced_arch(const char* fn, const T* x, const T* t, std::size_t n, reduc
                        "with an output array)");
     const compensated<T> s = loss_sum<Arch, Op>(x, t, n);
     const T v = r == reduction::mean ? mean_value(s, n) : sum_value(s);
+    if (v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity()) {
+        // A term or a partial sum overflowed, while the mean (or a sum of terms of both signs)
+        // may be finite: the terms again, from inputs scaled by s = huge_down (the loss s or
+        // s^2 times smaller), then scaled back exactly. Where the result is truly infinite
+        // (an infinite input, or a sum beyond the largest finite value) it stays so.
+        const compensated<T> s2 = loss_sum<Arch, down_op<Op>>(x, t, n);
+        T v2 = r == reduction::mean ? mean_value(s2, n) : sum_value(s2);
+        const T up = T(1) / huge_down<T>;
+        for (int k = 0; k < Op::down_power; ++k) v2 = v2 * up;
+        return v2;
+    }
     if constexpr (std::is_same_v<Op, mse_op>) {
         constexpr bool f32 = std::is_same_v<T, float>;
         if (v < T(f32 ? 0x1p-90 : 0x1p-960)) { // (false for NaN) a sum of tiny squares
