@@ -1443,7 +1443,8 @@ elem_data<T> make_huge(std::size_t n, std::uint64_t seed) {
 }
 
 // The sum of the terms overflowed before the division by n (mse of values near 1e19 in
-// float, mean of inf), or a term itself did (|x - t| above the largest finite value).
+// float, mean of inf), or a term itself did (|x - t| above the largest finite value); and
+// mse's gradient where x - t overflows but the gradient does not.
 TEMPLATE_TEST_CASE("reduced elementwise losses whose sum overflows but whose mean does not",
                    "[loss]", float, double) {
     using T = TestType;
@@ -1479,6 +1480,29 @@ TEMPLATE_TEST_CASE("reduced elementwise losses whose sum overflows but whose mea
     const std::vector<T> xm = {mx, mx}, tm = {T(0), T(0)};
     CHECK(xact::mae_loss(xm.data(), tm.data(), 2) == mx);
     CHECK(xact::binary_cross_entropy_with_logits(xm.data(), tm.data(), 2) == mx);
+    // mse gradients where x - t overflows but 2 (x - t) k does not (k = 1 / n, or dout).
+    {
+        const std::size_t n = 3 * simd_width<T> + 1;
+        std::vector<T> x(n), t(n), g(n), dx(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            x[i] = (i % 2 ? T(-1) : T(1)) * mx / T(1 + i % 3);
+            t[i] = (i % 2 ? T(1) : T(-1)) * mx * T(0.75);
+            g[i] = (i % 3 ? T(1) : T(-1)) / T(1 << (4 + i % 5));
+        }
+        t[1] = L::denorm_min(); // a subnormal partner of a huge x: halved inexactly
+        xact::mse_loss_backward(x.data(), t.data(), dx.data(), n, reduction::mean, T(0.25));
+        for (std::size_t i = 0; i < n; ++i) {
+            const R d = R(x[i]) - R(t[i]);
+            INFO("mean: x = " << x[i] << ", t = " << t[i]);
+            CHECK(rel_ulps(dx[i], R(0.5) * d / R(static_cast<double>(n))) <= mse_def::grad_ulp);
+        }
+        xact::mse_loss_backward(x.data(), t.data(), g.data(), dx.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const R d = R(x[i]) - R(t[i]);
+            INFO("dout: x = " << x[i] << ", t = " << t[i] << ", dout = " << g[i]);
+            CHECK(rel_ulps(dx[i], R(2) * R(g[i]) * d) <= mse_def::grad_ulp);
+        }
+    }
     // bce with targets outside [0, 1]: terms of both signs, 1.26 max and -0.36 max; the error
     // bound is relative to the sum of their magnitudes.
     const std::vector<T> xb = {T(0.9) * mx, T(0.9) * mx}, tb = {T(-0.4), T(1.4)};

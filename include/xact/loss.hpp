@@ -470,8 +470,17 @@ struct mse_op {
     }
     template <class V>
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
-        const dw<V> d = exact_diff(x, t);
-        return scaled_mul_dw(kh, kl, d.hi, d.lo, factor);
+        // Where |x| or |t| exceeds max / 2, x - t may overflow while k 2 (x - t) does not
+        // (mean over many elements): there both are halved first (exact, but for a subnormal
+        // partner: an error far below an ULP of the difference) and the product doubled back
+        // (exact: it is far above the subnormal range).
+        const V half = splat<V>(std::numeric_limits<scalar_t<V>>::max() / 2);
+        const V ax = detail::abs(x), at = detail::abs(t);
+        const auto big = detail::select(ax > at, ax, at) > half;
+        const V h = detail::select(big, splat<V>(0.5), splat<V>(1));
+        const dw<V> d = exact_diff(x * h, t * h);
+        return scaled_mul_dw(kh, kl, d.hi, d.lo, factor) *
+               detail::select(big, splat<V>(2), splat<V>(1));
     }
 };
 
