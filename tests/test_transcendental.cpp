@@ -1612,8 +1612,8 @@ TEMPLATE_TEST_CASE("softplus with a small beta: +0 at -inf and far left", "[tran
     const double beta = std::is_same_v<T, float> ? 1e-4 : 1e-30;
     const xact::softplus f{beta};
     const T far = std::is_same_v<T, float> ? T(-1e7) : T(-1e300);
-    std::vector<T> x = {-inf, far, -inf, far, -inf, far, -inf, far, -inf, far, -inf, far, -inf,
-                        far, -inf, far, -inf, far, -inf};
+    std::vector<T> x = {-inf, far, -inf, far, -inf, far, -inf, far, -inf, far,
+                        -inf, far, -inf, far, -inf, far, -inf, far, -inf};
     std::vector<T> y(x.size(), T(1));
     xact::forward(f, x.data(), y.data(), x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -1621,6 +1621,49 @@ TEMPLATE_TEST_CASE("softplus with a small beta: +0 at -inf and far left", "[tran
         CHECK(y[i] == T(0));
         CHECK(!std::signbit(y[i]));
         CHECK(f(x[i]) == T(0));
+    }
+}
+
+// softplus{β} far left is e^(βx) / β: for β below 2e-3 (float) / 1e-7 (double) it stays
+// representable where βx is below exp's clamp (-110 / -760), and the clamp gave e^-110 / β
+// there (β = 1e-30, βx = -150: 1.7e-18 instead of 7.2e-36). Every β from the smallest
+// subnormal to the largest, βx from -18 down to past underflow, against long double /
+// __float128; scalar and array calls alike.
+TEMPLATE_TEST_CASE("softplus with tiny and huge beta: the far-left tail e^(beta x) / beta",
+                   "[transcendental]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const std::vector<double> betas = {1e-4,
+                                       1e-30,
+                                       f32 ? 1e-38 : 1e-300,
+                                       double(L::min()),
+                                       double(L::denorm_min() * T(5)),
+                                       double(L::denorm_min()),
+                                       0.7,
+                                       1e20,
+                                       double(L::max())};
+    const double lowest = f32 ? -400.0 : -2300.0;
+    for (const double beta : betas) {
+        const xact::softplus f{beta};
+        const T b = static_cast<T>(beta);
+        std::vector<T> x;
+        for (double z = -17.0; z > lowest; z -= (f32 ? 0.8125 : 4.8125)) {
+            const T v = static_cast<T>(z / static_cast<double>(b));
+            if (std::isfinite(v) && v != 0) x.push_back(v);
+        }
+        x.push_back(-L::infinity());
+        std::vector<T> y(x.size());
+        xact::forward(f, x.data(), y.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const R z = static_cast<R>(b) * static_cast<R>(x[i]); // exact
+            const R want = x[i] == -L::infinity() ? R(0) : rm::log1p(rm::exp(z)) / R(b);
+            INFO("beta = " << beta << ", x = " << x[i] << ", beta x = " << static_cast<ld>(z)
+                           << ", want " << static_cast<ld>(want) << ", got " << y[i]);
+            CHECK(xact_test::ulp_error<T>(y[i], static_cast<ld>(want)) <= 2);
+            CHECK(same(f(x[i]), y[i]));
+        }
     }
 }
 
@@ -1636,7 +1679,7 @@ TEMPLATE_TEST_CASE("transcendental: elu' for huge, tiny and subnormal alpha", "[
     const T max = std::numeric_limits<T>::max();
     const T tiny = std::numeric_limits<T>::denorm_min();
     const std::vector<double> alphas = {
-        double(max), 1e20, 1e30, f32 ? 1e38 : 1e300, 1e-30, double(tiny * 7), double(tiny),
+        double(max),  1e20,  1e30, f32 ? 1e38 : 1e300, 1e-30, double(tiny * 7), double(tiny),
         -double(max), -1e25, 0.5};
     std::vector<T> x;
     const double lowest = f32 ? -260.0 : -1800.0;

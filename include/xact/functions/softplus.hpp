@@ -100,7 +100,16 @@ XACT_INLINE void scaled_input(const T& x, const T& b, bool unit, T& zh, T& zl) n
         zl = T(scalar_t<T>(0));
         return;
     }
+#if XACT_HAS_FMA
     detail::two_product(b, x, zh, zl);
+#else
+    // Dekker's split of x overflows above 2^115 (float) / 2^996 (double): there x is scaled
+    // down and β up by 2^64, both exactly (β x unchanged, or overflowing anyway).
+    const auto huge =
+        detail::abs(x) > splat<T>(std::is_same_v<scalar_t<T>, float> ? 0x1p100 : 0x1p900);
+    detail::two_product(b * detail::select(huge, splat<T>(0x1p64), splat<T>(1)),
+                        x * detail::select(huge, splat<T>(0x1p-64), splat<T>(1)), zh, zl);
+#endif
     zl = detail::select(detail::abs(zl) < splat<T>(1), zl, T(scalar_t<T>(0)));
 }
 
@@ -150,20 +159,34 @@ struct softplus {
             const T pos = detail::select(x > T(0), x, T(0)); // NaN: l is NaN
             return detail::nan_or(x, pos + l);
         }
-        // β != 1, far left: f = e^z / β (log1p(t) = t to within t/2 relative). l is rounded
-        // once already (maybe subnormal), so l / β would round twice and could flush a
-        // result the true value keeps; the quotient is taken before the scaling instead.
-        const T v_lo = detail::select(zh < T(0), zl, -zl);
-        const auto e = detail::exp_neg<false>(-detail::abs(zh));
-        const T tail = e.scale((e.a + detail::fma(e.a, v_lo, e.b)) / b);
-        const T far = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -18.0 : -38.0);
-        // e^z underflows to 0 for every β where z < -220 (float) / -1500 (double), -inf
-        // included (e^-220 / β < 2^-150 for the smallest float β); above, exp_neg's clamp at
-        // -110 / -760 leaves results too large only for β < 2e-3 (float) / 1e-7 (double).
-        const T zero_cut =
-            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -220.0 : -1500.0);
-        const T lb = detail::select(zh < zero_cut, T(detail::scalar_t<T>(0)),
-                                    detail::select(zh < far, tail, l / b));
+        // β != 1, far left (z < -18 float, -38 double): f = e^z / β (log1p(t) = t to within
+        // t/2 relative). l is rounded once already (maybe subnormal), so l / β would round
+        // twice and could flush a result the true value keeps. With β = m 2^k (m in [1, 2)),
+        // e^z / β = e^w / m for w = z - k ln2 (carried as w + w_lo): the quotient is taken
+        // before the one scaling, and w, not z, meets exp_neg's clamp at -110 / -760, below
+        // which e^w / m rounds to 0 (-inf included). For tiny β, w reaches +85 / +706.
+        using S = detail::scalar_t<T>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        int k = 0;
+        const S m = detail::split_exponent(static_cast<S>(beta), k);
+        // -k ln2 = c_hi + c_lo with |c_lo| <= ulp(c_hi): e^(w_lo) is taken to first order
+        // below, so w_lo must stay that small. ln2 = h1 + h2 + h3 (26 + 27 + 53 bits), k h1 and
+        // k h2 exact for |k| <= 1075; Fast2Sum, then rounded to S.
+        const double kd = -static_cast<double>(k);
+        const double p1 = kd * 0x1.62e42f8p-1, p2 = kd * 0x1.be8e7bcp-27;
+        const double ch = p1 + p2;
+        const double cl = ((p1 - ch) + p2) + kd * 0x1.abc9e3b39803fp-56;
+        const S c_hi = static_cast<S>(ch);
+        const S c_lo = static_cast<S>((ch - static_cast<double>(c_hi)) + cl);
+        const T w = zh + detail::splat<T>(c_hi);
+        const T wv = w - zh; // TwoSum: w + w_err = zh + c_hi exactly
+        const T w_err = (zh - (w - wv)) + (detail::splat<T>(c_hi) - wv);
+        const T w_lo = w_err + (zl + detail::splat<T>(c_lo)); // zh < 0 where it is used
+        const auto e = detail::exp_neg<false>(w);
+        const T tail = e.scale((e.a + detail::fma(e.a, w_lo, e.b)) / detail::splat<T>(m));
+        const T far = detail::splat<T>(f32 ? -18.0 : -38.0);
+        const T cut = detail::splat<T>(f32 ? -110.0 : -760.0); // also -inf (w_err is NaN)
+        const T lb = detail::select(zh < far, detail::select(w < cut, T(S(0)), tail), l / b);
         const T pos = detail::select(x > T(0), x, T(0)); // NaN: l is NaN
         return detail::nan_or(x, pos + lb);              // a NaN input comes back as is
     }

@@ -132,7 +132,8 @@ XACT_INLINE T log1p_unit(const T& t, const T& t_lo) noexcept {
         const T c = xact::detail::select(big, xact::detail::fma(t_lo, half, fb_lo), t_lo);
         T f2, f2_lo;
         xact::detail::two_product(f, f, f2, f2_lo);
-        // R(f), Estrin: (r0 + r1 f) + f^2 (r2 + r3 f) + f^4 ((r4 + r5 f) + f^2 (r6 + r7 f)) + f^8 r8.
+        // R(f) by Estrin's scheme:
+        // (r0 + r1 f) + f^2 (r2 + r3 f) + f^4 ((r4 + r5 f) + f^2 (r6 + r7 f)) + f^8 r8.
         const T q0 = xact::detail::fma(splat<T>(-2.500000894e-01), f, splat<T>(3.333331347e-01));
         const T q1 = xact::detail::fma(splat<T>(-1.666799188e-01), f, splat<T>(2.000207156e-01));
         const T q2 = xact::detail::fma(splat<T>(-1.240614951e-01), f, splat<T>(1.422036141e-01));
