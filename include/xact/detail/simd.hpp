@@ -486,6 +486,20 @@ XACT_INLINE T pow2i(const int_t<T>& n) noexcept {
     }
 }
 
+/// One result per lane from two kernels: near(x) everywhere, far(x) where is_far. A batch calls
+/// far() only when some lane needs it (each lane gets the same value either way, so the scalar
+/// and SIMD paths stay bitwise equal); a scalar calls only the kernel it needs.
+template <class T, class M, class Near, class Far>
+XACT_INLINE T two_regimes(const T& x, const M& is_far, const Near& near, const Far& far) noexcept {
+    if constexpr (is_batch_v<T>) {
+        T y = near(x);
+        if (xsimd::any(is_far)) y = detail::select(is_far, far(x), y);
+        return y;
+    } else {
+        return is_far ? far(x) : near(x);
+    }
+}
+
 /// v = m 2^e with |m| in [1, 2) for finite nonzero v (subnormals included); 0, inf and NaN give
 /// m = v, e = 0. Like 2 frexp(v) but inline bit operations: no libm call per vector in a loop.
 template <class S>

@@ -165,28 +165,33 @@ struct softplus {
         // e^z / β = e^w / m for w = z - k ln2 (carried as w + w_lo): the quotient is taken
         // before the one scaling, and w, not z, meets exp_neg's clamp at -110 / -760, below
         // which e^w / m rounds to 0 (-inf included). For tiny β, w reaches +85 / +706.
+        // A batch computes this tail only when one of its lanes needs it (two_regimes).
         using S = detail::scalar_t<T>;
         constexpr bool f32 = std::is_same_v<S, float>;
-        int k = 0;
-        const S m = detail::split_exponent(static_cast<S>(beta), k);
-        // -k ln2 = c_hi + c_lo with |c_lo| <= ulp(c_hi): e^(w_lo) is taken to first order
-        // below, so w_lo must stay that small. ln2 = h1 + h2 + h3 (26 + 27 + 53 bits), k h1 and
-        // k h2 exact for |k| <= 1075; Fast2Sum, then rounded to S.
-        const double kd = -static_cast<double>(k);
-        const double p1 = kd * 0x1.62e42f8p-1, p2 = kd * 0x1.be8e7bcp-27;
-        const double ch = p1 + p2;
-        const double cl = ((p1 - ch) + p2) + kd * 0x1.abc9e3b39803fp-56;
-        const S c_hi = static_cast<S>(ch);
-        const S c_lo = static_cast<S>((ch - static_cast<double>(c_hi)) + cl);
-        const T w = zh + detail::splat<T>(c_hi);
-        const T wv = w - zh; // TwoSum: w + w_err = zh + c_hi exactly
-        const T w_err = (zh - (w - wv)) + (detail::splat<T>(c_hi) - wv);
-        const T w_lo = w_err + (zl + detail::splat<T>(c_lo)); // zh < 0 where it is used
-        const auto e = detail::exp_neg<false>(w);
-        const T tail = e.scale((e.a + detail::fma(e.a, w_lo, e.b)) / detail::splat<T>(m));
+        const auto tail = [&](const T& zh_) XACT_LAMBDA_INLINE {
+            int k = 0;
+            const S m = detail::split_exponent(static_cast<S>(beta), k);
+            // -k ln2 = c_hi + c_lo with |c_lo| <= ulp(c_hi): e^(w_lo) is taken to first order
+            // below, so w_lo must stay that small. ln2 = h1 + h2 + h3 (26 + 27 + 53 bits), k h1
+            // and k h2 exact for |k| <= 1075; Fast2Sum, then rounded to S.
+            const double kd = -static_cast<double>(k);
+            const double p1 = kd * 0x1.62e42f8p-1, p2 = kd * 0x1.be8e7bcp-27;
+            const double ch = p1 + p2;
+            const double cl = ((p1 - ch) + p2) + kd * 0x1.abc9e3b39803fp-56;
+            const S c_hi = static_cast<S>(ch);
+            const S c_lo = static_cast<S>((ch - static_cast<double>(c_hi)) + cl);
+            const T w = zh_ + detail::splat<T>(c_hi);
+            const T wv = w - zh_; // TwoSum: w + w_err = zh + c_hi exactly
+            const T w_err = (zh_ - (w - wv)) + (detail::splat<T>(c_hi) - wv);
+            const T w_lo = w_err + (zl + detail::splat<T>(c_lo)); // zh < 0 here
+            const auto e = detail::exp_neg<false>(w);
+            const T t = e.scale((e.a + detail::fma(e.a, w_lo, e.b)) / detail::splat<T>(m));
+            const T cut = detail::splat<T>(f32 ? -110.0 : -760.0); // also -inf (w_err is NaN)
+            return detail::select(w < cut, T(S(0)), t);
+        };
         const T far = detail::splat<T>(f32 ? -18.0 : -38.0);
-        const T cut = detail::splat<T>(f32 ? -110.0 : -760.0); // also -inf (w_err is NaN)
-        const T lb = detail::select(zh < far, detail::select(w < cut, T(S(0)), tail), l / b);
+        const T lb = detail::two_regimes(
+            zh, zh < far, [&](const T&) XACT_LAMBDA_INLINE { return l / b; }, tail);
         const T pos = detail::select(x > T(0), x, T(0)); // NaN: l is NaN
         return detail::nan_or(x, pos + lb);              // a NaN input comes back as is
     }

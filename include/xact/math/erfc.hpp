@@ -32,22 +32,6 @@
 
 #include <type_traits>
 
-namespace xact::detail {
-/// One result per lane from two kernels: near(x) everywhere, far(x) where is_far. A batch calls
-/// far() only when some lane needs it (each lane gets the same value either way, so the scalar
-/// and SIMD paths stay bitwise equal); a scalar calls only the kernel it needs.
-template <class T, class M, class Near, class Far>
-XACT_INLINE T two_regimes(const T& x, const M& is_far, const Near& near, const Far& far) noexcept {
-    if constexpr (is_batch_v<T>) {
-        T y = near(x);
-        if (xsimd::any(is_far)) y = detail::select(is_far, far(x), y);
-        return y;
-    } else {
-        return is_far ? far(x) : near(x);
-    }
-}
-} // namespace xact::detail
-
 namespace xact::math {
 namespace detail {
 using namespace xact::detail;
