@@ -470,17 +470,19 @@ struct mse_op {
     }
     template <class V>
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
-        // Where |x| or |t| exceeds max / 2, x - t may overflow while k 2 (x - t) does not
-        // (mean over many elements): there both are halved first (exact, but for a subnormal
-        // partner: an error far below an ULP of the difference) and the product doubled back
-        // (exact: it is far above the subnormal range).
-        const V half = splat<V>(std::numeric_limits<scalar_t<V>>::max() / 2);
-        const V ax = detail::abs(x), at = detail::abs(t);
-        const auto big = detail::select(ax > at, ax, at) > half;
-        const V h = detail::select(big, splat<V>(0.5), splat<V>(1));
-        const dw<V> d = exact_diff(x * h, t * h);
-        return scaled_mul_dw(kh, kl, d.hi, d.lo, factor) *
-               detail::select(big, splat<V>(2), splat<V>(1));
+        // Where x - t overflows, k 2 (x - t) may not (mean over many elements, a small
+        // dout): there x and t are halved first (exact, but for a subnormal partner: an error
+        // far below an ULP of the difference) and the product doubled back (exact: far above
+        // the subnormal range). A batch takes that path only when a lane needs it.
+        const dw<V> d = exact_diff(x, t);
+        return detail::two_regimes(
+            x, detail::abs(d.hi) >= inf_of<V>(),
+            [&](const V&) XACT_LAMBDA_INLINE { return scaled_mul_dw(kh, kl, d.hi, d.lo, factor); },
+            [&](const V&) XACT_LAMBDA_INLINE {
+                const V h = splat<V>(0.5);
+                const dw<V> dh = exact_diff(x * h, t * h);
+                return scaled_mul_dw(kh, kl, dh.hi, dh.lo, factor) * splat<V>(2);
+            });
     }
 };
 
