@@ -178,7 +178,8 @@ struct softplus {
             const double kd = -static_cast<double>(k);
             const double p1 = kd * 0x1.62e42f8p-1, p2 = kd * 0x1.be8e7bcp-27;
             const double ch = p1 + p2;
-            const double cl = ((p1 - ch) + p2) + kd * 0x1.abc9e3b39803fp-56;
+            // An explicit fma: nothing left for -ffp-contract to fuse in one path only.
+            const double cl = detail::fma(kd, 0x1.abc9e3b39803fp-56, (p1 - ch) + p2);
             const S c_hi = static_cast<S>(ch);
             const S c_lo = static_cast<S>((ch - static_cast<double>(c_hi)) + cl);
             const T w = zh_ + detail::splat<T>(c_hi);
