@@ -145,9 +145,9 @@ XACT_INLINE V inf_of() noexcept {
 /// a + b = hi + lo exactly (Knuth's TwoSum: any order of magnitude; finite operands and sum).
 template <class V>
 XACT_INLINE dw<V> two_sum(const V& a, const V& b) noexcept {
-    const V s = a + b;
-    const V bb = s - a;
-    return {s, (a - (s - bb)) + (b - bb)};
+    dw<V> r;
+    two_sum(a, b, r.hi, r.lo);
+    return r;
 }
 
 /// a - b = hi + lo exactly (TwoSum of a and -b, without forming -b).

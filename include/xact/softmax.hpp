@@ -56,14 +56,6 @@ namespace detail {
 
 // ---------------------------------------------------------------- double-word helpers
 
-/// s + err = a + b exactly (TwoSum: no ordering of |a| and |b| needed).
-template <class T>
-XACT_INLINE void two_sum(const T& a, const T& b, T& s, T& err) noexcept {
-    s = a + b;
-    const T bb = s - a;
-    err = (a - (s - bb)) + (b - bb);
-}
-
 /// Adds v into the double-word accumulator (hi, lo): hi takes the rounded sum, lo its error.
 template <class T>
 XACT_INLINE void accumulate(T& hi, T& lo, const T& v) noexcept {

@@ -330,6 +330,15 @@ XACT_INLINE T neg_abs(const T& x) noexcept {
     return detail::copysign(x, splat<T>(-1.0));
 }
 
+/// s + err = a + b exactly (Knuth's TwoSum: no ordering of |a| and |b| needed). Needs a
+/// finite sum; where it overflows, err is NaN.
+template <class T>
+XACT_INLINE void two_sum(const T& a, const T& b, T& s, T& err) noexcept {
+    s = a + b;
+    const T bb = s - a;
+    err = (a - (s - bb)) + (b - bb);
+}
+
 /// The exact product a*b as hi + lo (hi = the rounded product). Needs no overflow in a*b and
 /// no underflow in lo; with FMA it is one multiply and one fma, otherwise Dekker's splitting.
 template <class T>
@@ -403,9 +412,8 @@ XACT_INLINE T fma_exact_product(const T& a, const T& b, const T& c, const T& c_l
     two_product(a, b, hi, lo);
     const T big = splat<T>(std::is_same_v<scalar_t<T>, float> ? 0x1p100 : 0x1p900);
     const T inf = splat<T>(std::numeric_limits<scalar_t<T>>::infinity());
-    const T s = hi + c;
-    const T bv = s - hi;
-    const T s_err = (hi - (s - bv)) + (c - bv); // hi + c = s + s_err exactly (TwoSum)
+    T s, s_err;
+    two_sum(hi, c, s, s_err); // hi + c = s + s_err exactly
     const T r = s + ((s_err + lo) + c_lo);
     const T simple = (hi + (lo + c)) + c_lo;
     const T exact = detail::select((detail::abs(s) < inf) && (r != T(0)), r, simple);
