@@ -185,8 +185,8 @@ struct softplus {
         // A batch computes this tail only when one of its lanes needs it (two_regimes).
         constexpr bool f32 = std::is_same_v<S, float>;
         const auto tail = [&](const T& zh_) XACT_LAMBDA_INLINE {
-            T w, w_err;
-            detail::two_sum(zh_, detail::splat<T>(c_hi), w, w_err); // w + w_err = zh + c_hi
+            T w, w_err; // w + w_err = zh + c_hi exactly
+            detail::two_sum(zh_, detail::splat<T>(c_hi), w, w_err);
             const T w_lo = w_err + (zl + detail::splat<T>(c_lo)); // zh < 0 here
             const auto e = detail::exp_neg<false>(w);
             const T t = e.scale((e.a + detail::fma(e.a, w_lo, e.b)) / detail::splat<T>(m));
