@@ -639,3 +639,107 @@ TEMPLATE_TEST_CASE("softmax backward passes at the ends of the exponent range", 
         }
     }
 }
+
+// Backward passes near the top of the range, where the true dx is finite: log_softmax_backward
+// where sum(dy) (or a partial sum of it) overflows (it is taken again from dy 2^-K), and
+// softmax_backward where dy - <y, dy> overflows (y = 0.1, dy = -big, <y, dy> = 0.8 big). Rows
+// along the last axis and along a strided axis (where the other lanes of a batch keep their
+// usual path), float and double.
+TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[softmax]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    constexpr std::size_t len = 37;
+    const T big = std::numeric_limits<T>::max() * T(0.75);
+    // Kinds of rows: 0, every dy = big (log: the sum overflows; dx is finite but at c = 0);
+    // 1, +big twice next to each other and -big twice, plus 1.5 (a partial sum overflows
+    // along a strided axis, the total is 1.5); 2, +big and -big 16 apart (a partial sum
+    // overflows in one SIMD lane along the last axis); 3, +big at c = 0 and -big elsewhere
+    // (softmax: dy - <y, dy> overflows); 4, ordinary dy, which must keep their accuracy
+    // beside the others.
+    const auto make_dy = [&](int kind, std::size_t c, std::mt19937_64& rng) -> T {
+        std::uniform_real_distribution<double> u(-2.0, 2.0);
+        switch (kind) {
+        case 0:
+            return big;
+        case 1:
+            return c < 2 ? big : c < 4 ? -big : c == 5 ? T(1.5) : T(0);
+        case 2:
+            return c == 0 || c == 16 ? big : c == 1 || c == 17 ? -big : c == 5 ? T(1.5) : T(0);
+        case 3:
+            return c == 0 ? big : -big;
+        default:
+            return static_cast<T>(u(rng));
+        }
+    };
+    // The reference sum adds the largest terms first, so that +-big cancel exactly before
+    // the small terms join.
+    const auto sum_of = [](std::vector<R> terms, R& sum, R& sum_abs) {
+        std::sort(terms.begin(), terms.end(), [](R a, R b) { return rm::fabs(a) > rm::fabs(b); });
+        sum = 0;
+        sum_abs = 0;
+        for (const R t : terms) {
+            sum += t;
+            sum_abs += rm::fabs(t);
+        }
+    };
+    std::mt19937_64 rng(7);
+    for (const bool log : {true, false})
+        for (const std::size_t inner : {std::size_t(1), std::size_t(4), std::size_t(9)})
+            for (int kind = 0; kind < 4; ++kind) {
+                const extents e{2, len, inner};
+                const std::size_t n = e.size();
+                std::vector<T> y(n), dy(n);
+                for (std::size_t o = 0; o < e.outer; ++o)
+                    for (std::size_t j = 0; j < inner; ++j) {
+                        // Along a strided axis, the rows j = 1 mod 3 are ordinary.
+                        const int k = inner > 1 && j % 3 == 1 ? 4 : kind;
+                        for (std::size_t c = 0; c < len; ++c) {
+                            const std::size_t i = (o * len + c) * inner + j;
+                            // log: log-probabilities; softmax: 0.9 at c = 0, the rest spread
+                            y[i] = log ? (c == 0 ? T(-0.001) : T(-10) - T(0.25) * T(c + j))
+                                       : (c == 0 ? T(0.9) : T(0.1) / T(len - 1 + j));
+                            dy[i] = make_dy(k, c, rng);
+                        }
+                    }
+                guarded<T> dx(n, 3);
+                if (log) {
+                    xact::log_softmax_backward(y.data(), dy.data(), dx.data(), e);
+                } else {
+                    xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
+                }
+                CHECK(dx.guards_intact());
+                for (std::size_t o = 0; o < e.outer; ++o)
+                    for (std::size_t j = 0; j < inner; ++j) {
+                        std::vector<R> terms(len);
+                        for (std::size_t c = 0; c < len; ++c) {
+                            const std::size_t i = (o * len + c) * inner + j;
+                            terms[c] = log ? static_cast<R>(dy[i])
+                                           : static_cast<R>(y[i]) * static_cast<R>(dy[i]);
+                        }
+                        R sum, sum_abs;
+                        sum_of(terms, sum, sum_abs);
+                        for (std::size_t c = 0; c < len; ++c) {
+                            const std::size_t i = (o * len + c) * inner + j;
+                            const R g = static_cast<R>(dy[i]), v = static_cast<R>(y[i]);
+                            const R ev = log ? rm::exp(v) : R(0);
+                            const R want = log ? g - ev * sum : v * (g - sum);
+                            // In ULP of the size of the terms, as in check_backward (the
+                            // ordinary rows cancel).
+                            const R size = log ? rm::fabs(g) + ev * sum_abs
+                                               : rm::fabs(v) * (rm::fabs(g) + sum_abs);
+                            const ld r = static_cast<ld>(want);
+                            INFO((log ? "log_softmax_backward" : "softmax_backward")
+                                 << ", kind " << kind << ", inner " << inner << ", j " << j
+                                 << ", c " << c << ": got " << dx[i] << ", want " << r);
+                            if (std::isinf(static_cast<T>(r))) {
+                                CHECK(dx[i] == static_cast<T>(r)); // beyond the range
+                            } else {
+                                const ld u = xact_test::ulp_of<T>(
+                                    static_cast<ld>(std::max(rm::fabs(want), size)));
+                                CHECK(std::fabs(static_cast<ld>(dx[i]) - r) / u <= bound);
+                            }
+                        }
+                    }
+            }
+}

@@ -612,27 +612,58 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
 
 // ---------------------------------------------------------------- backward
 
-/// e^v s for log_softmax_backward, also where e^v alone is subnormal or 0 but e^v s is not
-/// (v = -100, s = 1e30): s = s' 2^K (K = 64 float, 512 double, where |s| > 1; else 0), and
-/// e^v s = (hi + lo) s' 2^(n + K), rounded into place once (twice where it is subnormal).
+/// log_softmax_backward's e^v s, also where e^v alone is subnormal or 0 but e^v s is not
+/// (v = -100, s = 1e30), and where s alone overflows: s = s' 2^k (sum_dy_factor), and
+/// e^v s = (hi + lo) s' 2^(n + k), rounded into place once (twice where it is subnormal).
 template <class V>
-XACT_INLINE V exp_times(const V& v, const V& s) noexcept {
+XACT_INLINE V exp_times(const V& v, const V& sp, const detail::int_t<V>& k) noexcept {
     using S = detail::scalar_t<V>;
-    using I = detail::int_t<V>;
-    constexpr bool f32 = std::is_same_v<S, float>;
-    const auto big = detail::abs(s) > V(S(1));
-    const V sp = s * detail::select(big, V(S(f32 ? 0x1p-64 : 0x1p-512)), V(S(1)));
     const auto e = math::detail::exp_parts_of<V, false, true>(v);
-    const I K(f32 ? 64 : 512);
-    // K where |s| > 1, as an integer mask: the bits of |s| - 1 are positive exactly there.
-    const I n = e.n + detail::select(detail::as_int(detail::abs(s) - V(S(1))) > I(0), K, I(0));
-    // No low term for infinite s: inf - inf would turn the limit into NaN.
+    // No low term for infinite s': inf - inf would turn the limit into NaN.
     const V lo =
         detail::select(detail::abs(sp) < V(std::numeric_limits<S>::infinity()), e.lo * sp, V(S(0)));
-    // e^-inf = 0 exactly: 0 s (NaN for an infinite s, as the formula gives in IEEE arithmetic).
-    return detail::select(v == V(-std::numeric_limits<S>::infinity()), V(S(0)) * s,
-                          math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), n));
+    // e^-inf = 0 exactly: 0 s' (NaN for an infinite s', as the formula gives in IEEE arithmetic).
+    return detail::select(v == V(-std::numeric_limits<S>::infinity()), V(S(0)) * sp,
+                          math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), e.n + k));
 }
+
+/// log_softmax_backward scales sums of dy by 2^-K, K = 64 (float) or 512 (double).
+template <class T>
+inline constexpr int sum_dy_shift = std::is_same_v<T, float> ? 64 : 512;
+template <class T>
+inline constexpr T sum_dy_down = std::is_same_v<T, float> ? T(0x1p-64) : T(0x1p-512);
+
+/// The factor s = s' 2^k of exp_times for a sum s of dy: k = K where |s| > 1 (else 0), s' =
+/// s 2^-k; where s is not finite (a sum or a partial sum overflowed, or dy holds inf or NaN),
+/// s' = s_down, the sum taken again of dy 2^-K (finite up to 2^K times the largest value; dy
+/// 2^-K may lose bits to underflow, 2^-150 or 2^-1075 at most each, nothing against a sum
+/// that overflowed).
+template <class V>
+XACT_INLINE void sum_dy_factor(const V& s, const V& s_down, V& sp, detail::int_t<V>& k) noexcept {
+    using S = detail::scalar_t<V>;
+    using I = detail::int_t<V>;
+    const V a = detail::abs(s);
+    const V scaled = s * detail::select(a > V(S(1)), V(sum_dy_down<S>), V(S(1)));
+    sp = detail::select(a <= V(std::numeric_limits<S>::max()), scaled, s_down);
+    // K where |s| > 1 (or NaN), as an integer mask: the bits of |s| - 1 are positive there.
+    k = detail::select(detail::as_int(a - V(S(1))) > I(0), I(sum_dy_shift<S>), I(0));
+}
+
+/// softmax_backward's v (g - s) also where g - s alone overflows but the product does not
+/// (y = 0.1, dy = -max, s = 0.8 max): there v ((g / 2 - s / 2)) 2, where the halvings are
+/// exact (|g| or |s| is near the top of the range) and the doubling commutes with rounding.
+template <class V>
+XACT_INLINE V times_wide_difference(const V& v, const V& g, const V& s) noexcept {
+    using S = detail::scalar_t<V>;
+    const V d = g - s;
+    const V half(S(0.5));
+    return detail::select(detail::abs(d) <= V(std::numeric_limits<S>::max()), v * d,
+                          (v * (g * half - s * half)) * V(S(2)));
+}
+
+/// Rows (or lanes) where |dy| + |<y, dy>| reaches this may overflow in dy - <y, dy>.
+template <class T>
+inline constexpr T wide_difference_limit = std::is_same_v<T, float> ? T(0x1p127) : T(0x1p1023);
 
 /// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,
 /// double, and |<y, dy>| below 2^-60 / 2^-600 for contiguous rows) run with dy scaled by
@@ -657,9 +688,19 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
         for (std::size_t c = 0; c < len; ++c)
             accumulate(s_hi, s_lo, io.load(dy + c * stride, T(0)));
         const V s = dw_value(s_hi, s_lo);
+        V s_down = s; // lanes whose sum is not finite: again from dy 2^-K (sum_dy_factor)
+        if (!xsimd::all(detail::abs(s) <= V(std::numeric_limits<T>::max()))) {
+            V t_hi(T(0)), t_lo(T(0));
+            for (std::size_t c = 0; c < len; ++c)
+                accumulate(t_hi, t_lo, io.load(dy + c * stride, T(0)) * V(sum_dy_down<T>));
+            s_down = dw_value(t_hi, t_lo);
+        }
+        V sp;
+        detail::int_t<V> k;
+        sum_dy_factor(s, s_down, sp, k);
         for (std::size_t c = 0; c < len; ++c) {
             const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
-            io.store(dx + c * stride, g - exp_times(v, s));
+            io.store(dx + c * stride, g - exp_times(v, sp, k));
         }
         return;
     }
@@ -677,6 +718,13 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
         s_lo = s_lo + p_err;
     }
     const V s = dw_value(s_hi, s_lo);
+    if (!xsimd::all(gmax + detail::abs(s) < V(wide_difference_limit<T>))) { // rare
+        for (std::size_t c = 0; c < len; ++c) {
+            const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
+            io.store(dx + c * stride, times_wide_difference(v, g, s) * down);
+        }
+        return;
+    }
     for (std::size_t c = 0; c < len; ++c) {
         const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
         io.store(dx + c * stride, (v * (g - s)) * down);
@@ -749,50 +797,70 @@ XACT_INLINE void row_pairs(const T* y, const T* dy, std::size_t n, const Visit& 
     }
 }
 
-/// <y, dy up> (log = false) or the sum of dy (log = true) over a contiguous row, in two
+/// <y, dy up> (log = false) or the sum of dy up (log = true) over a contiguous row, in two
 /// term_sum chains: float in double lanes (a product of two floats is exact there, and each
-/// addition rounds at 2^-53 of the partial sum), double with TwoProduct and TwoSum.
+/// addition rounds at 2^-53 of the partial sum), double with TwoProduct and TwoSum. With
+/// log = false, *g_max (if given) receives max |dy| (NaN lanes may count or not).
 template <class Arch, class T>
-T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1)) noexcept {
+T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1),
+                   T* g_max = nullptr) noexcept {
     using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t W = B::size;
     term_sum<B> s0, s1;
+    B m0(T(0)), m1(T(0));
     const B U(up);
     row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
         term_sum<B>& s = second ? s1 : s0;
-        if (log)
-            s.add(g);
-        else
+        if (log) {
+            s.add(g * U);
+        } else {
             s.add_product(v, g * U);
+            B& m = second ? m1 : m0;
+            m = xsimd::max(m, detail::abs(g));
+        }
     });
+    if (g_max != nullptr) {
+        alignas(64) T lanes[W];
+        xsimd::max(m0, m1).store_aligned(lanes);
+        T m = T(0);
+        for (std::size_t i = 0; i < W; ++i) m = lanes[i] > m ? lanes[i] : m;
+        *g_max = m;
+    }
     T s_hi, s_lo;
     row_total(s0, s1, s_hi, s_lo);
     return s_hi;
 }
 
-/// max |x[i]| over a contiguous row (NaN: not greater).
-template <class Arch, class T>
-T row_abs_max(const T* x, std::size_t n) noexcept {
-    T m = T(0);
-    for (std::size_t i = 0; i < n; ++i) m = std::abs(x[i]) > m ? std::abs(x[i]) : m;
-    return m;
-}
-
 template <class Arch, class T>
 void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool log) noexcept {
     using B = xsimd::batch<T, Arch>;
-    const T s0 = row_backward_sum<Arch>(y, dy, n, log);
+    T g_max = T(0);
+    const T s0 = row_backward_sum<Arch>(y, dy, n, log, T(1), &g_max);
     const B s(s0);
     if (log) {
-        map2<Arch>(y, dy, dx, n,
-                   [s](const B& v, const B& g) XACT_LAMBDA_INLINE { return g - exp_times(v, s); });
+        // A sum that is not finite is taken again from dy 2^-K (sum_dy_factor).
+        const T s_down =
+            std::isfinite(s0) ? s0 : row_backward_sum<Arch>(y, dy, n, true, sum_dy_down<T>);
+        B sp;
+        detail::int_t<B> k;
+        sum_dy_factor(s, B(s_down), sp, k);
+        map2<Arch>(y, dy, dx, n, [sp, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
+            return g - exp_times(v, sp, k);
+        });
         return;
     }
     using BS = backward_scale<T>;
-    if (std::abs(s0) < BS::s_limit && row_abs_max<Arch>(dy, n) < BS::g_limit) {
+    if (std::abs(s0) < BS::s_limit && g_max < BS::g_limit) {
         // A row of tiny products (rare): again with dy scaled (backward_scale).
         const B s2(row_backward_sum<Arch>(y, dy, n, false, BS::up)), up(BS::up), down(BS::down);
         map2<Arch>(y, dy, dx, n, [s2, up, down](const B& v, const B& g) XACT_LAMBDA_INLINE {
             return (v * (g * up - s2)) * down;
+        });
+        return;
+    }
+    if (!(g_max + std::abs(s0) < wide_difference_limit<T>)) { // rare: dy - s may overflow
+        map2<Arch>(y, dy, dx, n, [s](const B& v, const B& g) XACT_LAMBDA_INLINE {
+            return times_wide_difference(v, g, s);
         });
         return;
     }
