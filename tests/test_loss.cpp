@@ -1520,6 +1520,63 @@ TEMPLATE_TEST_CASE("reduced elementwise losses whose sum overflows but whose mea
     }
 }
 
+// Cross-entropy rows whose loss m - x_y (or Z, QZ with label smoothing) exceeds the largest
+// finite value, among ordinary rows: the per-row loss is inf (its true value is beyond the
+// range), the mean is finite; reduced calls sum the rows again from scaled linear terms.
+TEMPLATE_TEST_CASE("reduced cross_entropy whose row losses overflow but whose mean does not",
+                   "[loss]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    const T h = L::max() * T(0.6);
+    for (const bool prob : {false, true})
+        for (const std::size_t inner : {std::size_t(1), std::size_t(3)})
+            for (const double eps : {0.0, 0.1}) {
+                const extents e{6, 7, inner};
+                ce_data<T> d = make_ce<T>(e, prob, 3.0, 40 + inner);
+                const std::size_t rows = e.outer * e.inner;
+                // Every third row: +h on class 0, -h on class 1 (the target, or a target
+                // weight of 1/2 for probabilities): a row loss of about 1.2 max.
+                for (std::size_t r = 0; r < rows; r += 3) {
+                    const std::size_t o = r / inner, j = r % inner;
+                    const std::size_t base = o * e.axis * inner + j;
+                    d.x[base] = h;
+                    d.x[base + inner] = -h;
+                    if (prob) {
+                        for (std::size_t c = 0; c < e.axis; ++c)
+                            d.p[base + c * inner] = c == 1 || c == 2 ? T(0.5) : T(0);
+                    } else {
+                        d.y[r] = 1;
+                    }
+                }
+                xact::cross_entropy_options o;
+                o.label_smoothing = eps;
+                const auto ref = ce_reference(d, o);
+                ref_sum<R> sum;
+                for (std::size_t r = 0; r < rows; ++r) sum.add(ref.loss[r]);
+                const void* tg = d.prob ? static_cast<const void*>(d.p.data()) : d.y.data();
+                o.red = reduction::mean;
+                const T mean = call_ce(d, d.x.data(), tg, o);
+                o.red = reduction::sum;
+                const T total = call_ce(d, d.x.data(), tg, o);
+                const R want = sum.value() / R(static_cast<double>(ref.count));
+                INFO((prob ? "prob" : "class")
+                     << ", inner " << inner << ", eps " << eps << ": mean " << mean
+                     << ", reference " << static_cast<ld>(want));
+                CHECK(std::isfinite(mean));
+                CHECK(rel_ulps(mean, want) <= ce_reduced_ulp);
+                CHECK(total == L::infinity()); // the sum is beyond the range
+            }
+    // Truly infinite means stay so: a -inf logit on a target, or every row beyond the range.
+    const T inf = L::infinity(), mx = L::max();
+    const std::vector<T> x1 = {T(1), -inf, T(0), T(2), T(0), T(1)};
+    const std::vector<std::int64_t> y1 = {1, 0};
+    CHECK(xact::cross_entropy(x1.data(), y1.data(), extents{2, 3, 1}) == inf);
+    const std::vector<T> x2 = {mx, -mx, mx, -mx};
+    const std::vector<std::int64_t> y2 = {1, 1};
+    CHECK(xact::cross_entropy(x2.data(), y2.data(), extents{2, 2, 1}) == inf);
+}
+
 // Found by the fuzzer: the gradient of cross-entropy lost softmax_j where it underflows
 // before the scaling by dloss (logits [104, -0.625], dloss 1024), and the loss of a double
 // row whose terms are each below denorm_min lost them (here 4.4 denorm_min).

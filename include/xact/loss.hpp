@@ -55,7 +55,9 @@
 //     finite mean (mse of values near 1e19 in float) is not returned as inf.
 //   * cross-entropy: the row losses (each a double-word) in row order r = 0, 1, ...; within a
 //     row with e.inner == 1, class j belongs to lane j mod W, lanes added in order; with
-//     e.inner > 1 the classes of a row are added in order (rows sit in SIMD lanes).
+//     e.inner > 1 the classes of a row are added in order (rows sit in SIMD lanes). Where the
+//     reduced value overflows, the rows are summed again with their linear terms (m - x_y, Z,
+//     QZ) from logits scaled by 2^-88 / 2^-600 and L scaled the same, then scaled back.
 //
 // Special values. NaN in x, t or a cross-entropy row gives NaN (the whole row's gradient is
 // NaN); an ignored row gives loss 0 and gradient 0 whatever its logits. Cross-entropy rows
@@ -840,8 +842,23 @@ XACT_INLINE V keep_lanes(const Mask& m, const V& v) noexcept {
     return detail::select(m, v, splat<V>(0));
 }
 
-/// Adds the terms of logits x (targets p for probabilities) to the row sums of max m.
-template <bool prob, bool want_loss, class V, class Keep>
+/// x - m as ce_shift gives it (down = false), or x s - m s (s = huge_down; down = true): the
+/// loss's linear terms in the overflow pass of a reduced cross-entropy (ce_reduced_arch).
+template <bool down, class V>
+XACT_INLINE dw<V> ce_linear_shift(const dw<V>& d, const V& x, const V& m) noexcept {
+    if constexpr (down) {
+        const V s = splat<V>(huge_down<scalar_t<V>>);
+        return ce_shift(x * s, m * s);
+    } else {
+        (void)x;
+        (void)m;
+        return d;
+    }
+}
+
+/// Adds the terms of logits x (targets p for probabilities) to the row sums of max m. With
+/// down, Z and QZ are s = huge_down times smaller (ce_reduced_arch); K and S are unchanged.
+template <bool prob, bool want_loss, class V, class Keep, bool down = false>
 XACT_INLINE void ce_accumulate(ce_stats<V>& st, const V& x, const V& p, const V& m, const V& a,
                                const V& b, bool smooth, const Keep& keep) noexcept {
     const V zero = splat<V>(0);
@@ -855,11 +872,15 @@ XACT_INLINE void ce_accumulate(ce_stats<V>& st, const V& x, const V& p, const V&
         st.Q.add(keep_lanes(keep, q));
         if constexpr (want_loss) {
             // q (m - x) as one rounding; a zero weight contributes 0 even where m - x = inf.
-            const V qz = fma_prod(q, zero - d.hi, q * (zero - d.lo));
+            const dw<V> dz = ce_linear_shift<down>(d, x, m);
+            const V qz = fma_prod(q, zero - dz.hi, q * (zero - dz.lo));
             st.QZ.add(keep_lanes(keep, detail::select(q == zero, zero, qz)));
         }
     } else if constexpr (want_loss) {
-        if (smooth) st.Z.add(keep_lanes(keep, zero - d.hi), keep_lanes(keep, zero - d.lo));
+        if (smooth) {
+            const dw<V> dz = ce_linear_shift<down>(d, x, m);
+            st.Z.add(keep_lanes(keep, zero - dz.hi), keep_lanes(keep, zero - dz.lo));
+        }
     }
 }
 
@@ -881,13 +902,14 @@ XACT_INLINE V ce_log_sum(const ce_stats<V>& st) noexcept {
 }
 
 /// The row loss as hi + lo, class-index target with logit xy: L + (1 - eps)(m - xy) +
-/// (eps / C) Z (a zero weight contributes 0).
-template <class V, class T>
+/// (eps / C) Z (a zero weight contributes 0). With down, huge_down times the loss (st from
+/// ce_accumulate with down).
+template <bool down = false, class V, class T>
 XACT_INLINE dw<V> ce_loss_class(const ce_stats<V>& st, const V& xy, const V& m,
                                 const ce_setup<T>& cs) noexcept {
     const V zero = splat<V>(0);
-    const V L = ce_log_sum(st);
-    const dw<V> d = ce_shift(xy, m);
+    const V L = ce_log_sum(st) * splat<V>(down ? huge_down<T> : T(1));
+    const dw<V> d = ce_linear_shift<down>(ce_shift(xy, m), xy, m);
     const V zh = zero - d.hi, zl = zero - d.lo;
     dw<V> r;
     if (!cs.smooth) {
@@ -904,11 +926,12 @@ XACT_INLINE dw<V> ce_loss_class(const ce_stats<V>& st, const V& xy, const V& m,
     return r;
 }
 
-/// The row loss as hi + lo, probability targets: L Q + QZ.
-template <class V>
+/// The row loss as hi + lo, probability targets: L Q + QZ. With down, huge_down times the
+/// loss (st from ce_accumulate with down).
+template <bool down = false, class V>
 XACT_INLINE dw<V> ce_loss_prob(const ce_stats<V>& st) noexcept {
     const V zero = splat<V>(0);
-    const V L = ce_log_sum(st);
+    const V L = ce_log_sum(st) * splat<V>(down ? huge_down<scalar_t<V>> : scalar_t<V>(1));
     const V lq = mul_dw(L, zero, st.Q.s, st.Q.c);
     dw<V> r = two_sum(lq, st.QZ.s);
     r.lo = r.lo + st.QZ.c;
@@ -1007,7 +1030,7 @@ T ce_row_max(const T* x, std::size_t C) noexcept {
 }
 
 /// The row sums of a contiguous row (classes in lanes), reduced over the lanes.
-template <class Arch, bool prob, bool want_loss, class T>
+template <class Arch, bool prob, bool want_loss, bool down = false, class T>
 ce_stats<T> ce_row_stats(const T* x, const T* p, std::size_t C, T m,
                          const ce_setup<T>& cs) noexcept {
     using B = xsimd::batch<T, Arch>;
@@ -1018,15 +1041,16 @@ ce_stats<T> ce_row_stats(const T* x, const T* p, std::size_t C, T m,
     for (; j + W <= C; j += W) {
         B pv = zero;
         if constexpr (prob) pv = detail::load<T, Arch>(p + j);
-        ce_accumulate<prob, want_loss>(st, detail::load<T, Arch>(x + j), pv, M, A, Bq, cs.smooth,
-                                       all_lanes{});
+        ce_accumulate<prob, want_loss, B, all_lanes, down>(st, detail::load<T, Arch>(x + j), pv, M,
+                                                           A, Bq, cs.smooth, all_lanes{});
     }
     if (j < C) {
         const std::size_t r = C - j;
         B pv = zero;
         if constexpr (prob) pv = load_part<Arch>(p + j, r);
-        ce_accumulate<prob, want_loss>(st, load_part<Arch>(x + j, r), pv, M, A, Bq, cs.smooth,
-                                       lanes_below<Arch, T>(r));
+        const auto keep = lanes_below<Arch, T>(r);
+        ce_accumulate<prob, want_loss, B, decltype(keep), down>(st, load_part<Arch>(x + j, r), pv,
+                                                                M, A, Bq, cs.smooth, keep);
     }
     ce_stats<T> out;
     out.K = reduce_add_ordered(st.K); // a count of ones: exact
@@ -1048,8 +1072,8 @@ XACT_INLINE const T* ce_prob_row(const Tgt* target, std::size_t offset) noexcept
     }
 }
 
-/// Row losses, in row order, to sink.emit(hi, lo).
-template <class Arch, class T, class Tgt, class Sink>
+/// Row losses, in row order, to sink.emit(hi, lo); with down, huge_down times each loss.
+template <class Arch, bool down = false, class T, class Tgt, class Sink>
 void ce_forward(const ce_setup<T>& cs, const T* x, const Tgt* target, Sink& sink) noexcept {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t W = B::size;
@@ -1069,13 +1093,13 @@ void ce_forward(const ce_setup<T>& cs, const T* x, const Tgt* target, Sink& sink
                 }
             }
             const T m = ce_row_max<Arch>(xr, C);
-            const ce_stats<T> st =
-                ce_row_stats<Arch, prob, true>(xr, ce_prob_row<prob, T>(target, o * C), C, m, cs);
+            const ce_stats<T> st = ce_row_stats<Arch, prob, true, down>(
+                xr, ce_prob_row<prob, T>(target, o * C), C, m, cs);
             dw<T> l;
             if constexpr (prob) {
-                l = ce_loss_prob(st);
+                l = ce_loss_prob<down>(st);
             } else {
-                l = ce_loss_class(st, xr[static_cast<std::size_t>(target[o])], m, cs);
+                l = ce_loss_class<down>(st, xr[static_cast<std::size_t>(target[o])], m, cs);
             }
             sink.emit(l.hi, l.lo);
         }
@@ -1097,15 +1121,15 @@ void ce_forward(const ce_setup<T>& cs, const T* x, const Tgt* target, Sink& sink
             for (std::size_t c = 0; c < C; ++c) {
                 B pv = zero;
                 if constexpr (prob) pv = load_part<Arch>(target + base + c * inner, r);
-                ce_accumulate<prob, true>(st, load_part<Arch>(xb + c * inner, r), pv, M, A, Bq,
-                                          cs.smooth, all_lanes{});
+                ce_accumulate<prob, true, B, all_lanes, down>(
+                    st, load_part<Arch>(xb + c * inner, r), pv, M, A, Bq, cs.smooth, all_lanes{});
             }
             alignas(64) T hb[W];
             alignas(64) T lb[W];
             bool ign[W] = {};
             dw<B> l;
             if constexpr (prob) {
-                l = ce_loss_prob(st);
+                l = ce_loss_prob<down>(st);
             } else {
                 alignas(64) T xy[W] = {};
                 for (std::size_t k = 0; k < r; ++k) {
@@ -1113,7 +1137,7 @@ void ce_forward(const ce_setup<T>& cs, const T* x, const Tgt* target, Sink& sink
                     ign[k] = y == cs.ignore;
                     if (!ign[k]) xy[k] = xb[static_cast<std::size_t>(y) * inner + k];
                 }
-                l = ce_loss_class(st, detail::load<T, Arch>(xy), M, cs);
+                l = ce_loss_class<down>(st, detail::load<T, Arch>(xy), M, cs);
             }
             detail::store(hb, l.hi);
             detail::store(lb, l.lo);
@@ -1291,7 +1315,19 @@ T ce_reduced_arch(const char* fn, const T* logits, const Tgt* target, const exte
                        "with an output array)");
     ce_sum_sink<T> sink;
     ce_forward<Arch>(cs, logits, target, sink);
-    return o.red == reduction::mean ? mean_value(sink.acc, cs.count) : sum_value(sink.acc);
+    const bool mean = o.red == reduction::mean;
+    const T v = mean ? mean_value(sink.acc, cs.count) : sum_value(sink.acc);
+    if (v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity()) {
+        // A row loss or a partial sum overflowed, while the mean (or the sum, with label
+        // smoothing's terms of both signs) may be finite: the rows again, their linear terms
+        // (m - x_y, Z, QZ) from logits scaled by s = huge_down and L = log sum e^(x - m) times s,
+        // then scaled back exactly. Where the result is truly infinite it stays so.
+        ce_sum_sink<T> sink2;
+        ce_forward<Arch, true>(cs, logits, target, sink2);
+        const T v2 = mean ? mean_value(sink2.acc, cs.count) : sum_value(sink2.acc);
+        return std::isnan(v2) ? v : v2 * (T(1) / huge_down<T>);
+    }
+    return v;
 }
 
 template <class T, class Tgt>
