@@ -53,20 +53,6 @@ template <class T>
 XACT_INLINE T leaky_derivative(const T& x, const T& a) noexcept {
     return detail::positive_or(x, a);
 }
-/// p - 6 q exactly, for q = p / 6 within a few ULP (no underflow): one fma, or Dekker's split
-/// of q where FMA is missing (6 has two significant bits, so 6 qh and 6 ql are exact).
-template <class T>
-XACT_INLINE T residual6(const T& p, const T& q) noexcept {
-#if XACT_HAS_FMA
-    return detail::fma(splat<T>(-6), q, p);
-#else
-    using S = scalar_t<T>;
-    const T cq = splat<T>(std::is_same_v<S, float> ? 4097.0 : 134217729.0) * q;
-    const T qh = cq - (cq - q), ql = q - qh;
-    const T six = splat<T>(6);
-    return (p - qh * six) - ql * six; // both subtractions exact (Sterbenz, then small result)
-#endif
-}
 } // namespace detail
 
 /// f(x) = x; f'(x) = 1 (NaN for NaN). Exact.
@@ -232,21 +218,22 @@ struct hard_swish {
     XACT_INLINE T operator()(T x) const noexcept {
         using S = detail::scalar_t<T>;
         const T three = detail::splat<T>(3), c6 = detail::one_sixth<T>();
-        // x (x + 3) / 6 with x (x + 3) carried exactly as p + e, then divided by 6 with one
-        // correction step, so only the last addition rounds noticeably: max 0.5 ULP + ε.
+        // x (x + 3) / 6 = x h with h = (x + 3) / 6 carried as hi + lo to about u^2: x + 3 =
+        // t + t_err (Fast2Sum, |x| < 3 in the lanes kept), 1/6 = c6 + c6_lo, t c6 = h + h_err
+        // exactly, and lo = h_err + t c6_lo + t_err c6 (small terms: their roundings are
+        // negligible). Then x h + x lo rounds once: max 0.5 ULP + ε, also for subnormal x.
+        const T c6_lo =
+            detail::splat<T>(std::is_same_v<S, float> ? -0x1.555556p-28 : 0x1.5555555555555p-57);
         const T t = x + three;
-        const T t_err = (three - t) + x; // exact: Fast2Sum, |x| < 3 in the lanes kept
-        T p, e;
-        detail::two_product(x, t, p, e);
-        e = detail::fma(x, t_err, e); // x t_err is tiny against p: its rounding is negligible
-        const T q0 = p * c6;          // p / 6 within ~1 ULP
-        const T r = detail::residual6(p, q0); // p - 6 q0, exact
-        const T mid = detail::fma(r + e, c6, q0);
-        // Tiny x: the products above would underflow; x/2 + x²/6 rounds as x/2 does.
-        const T tiny = detail::splat<T>(std::is_same_v<S, float> ? 0x1p-30 : 0x1p-60);
-        const T near0 = detail::select(detail::abs(x) < tiny, x * detail::splat<T>(0.5), mid);
+        const T t_err = (three - t) + x;
+        T h, h_err;
+        detail::two_product(t, c6, h, h_err);
+        const T lo = detail::fma(t_err, c6, detail::fma(t, c6_lo, h_err));
+        const T m = detail::fma_exact_product(x, h, x * lo);
+        // f has the sign of x in (-3, 3); m is +0 for x = -0 where x lo is +0.
+        const T mid = detail::copysign(m, x);
         const T neg_zero = detail::splat<T>(-0.0);
-        return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, near0));
+        return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, mid));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above); correctly rounded.
     template <class T>
