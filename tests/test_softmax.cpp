@@ -391,6 +391,16 @@ void ref_backward_row(const T* y, const T* dy, const extents& e, std::size_t o, 
     }
 }
 
+/// log_softmax_backward (log) or softmax_backward.
+template <class T>
+void call_backward(bool log, const T* y, const T* dy, T* dx, const extents& e) {
+    if (log) {
+        xact::log_softmax_backward(y, dy, dx, e);
+    } else {
+        xact::softmax_backward(y, dy, dx, e);
+    }
+}
+
 template <class T>
 void check_backward(const extents& e, std::uint64_t seed, bool log) {
     const std::size_t n = e.size();
@@ -404,11 +414,7 @@ void check_backward(const extents& e, std::uint64_t seed, bool log) {
         xact::softmax(x.data(), y.data(), e);
     }
     guarded<T> dx(n, 3);
-    if (log) {
-        xact::log_softmax_backward(y.data(), dy.data(), dx.data(), e);
-    } else {
-        xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
-    }
+    call_backward(log, y.data(), dy.data(), dx.data(), e);
     CHECK(dx.guards_intact());
     std::vector<ref_t<T>> r, scale;
     double worst = 0;
@@ -703,11 +709,7 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
                         }
                     }
                 guarded<T> dx(n, 3);
-                if (log) {
-                    xact::log_softmax_backward(y.data(), dy.data(), dx.data(), e);
-                } else {
-                    xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
-                }
+                call_backward(log, y.data(), dy.data(), dx.data(), e);
                 CHECK(dx.guards_intact());
                 for (std::size_t o = 0; o < e.outer; ++o)
                     for (std::size_t j = 0; j < inner; ++j) {
