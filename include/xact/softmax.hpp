@@ -627,26 +627,34 @@ XACT_INLINE V exp_times(const V& v, const V& sp, const detail::int_t<V>& k) noex
                           math::detail::scale2_clamped(detail::fma(e.hi, sp, lo), e.n + k));
 }
 
-/// log_softmax_backward scales sums of dy by 2^-K, K = 64 (float) or 512 (double).
+/// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,
+/// double, and |<y, dy>| below 2^-60 / 2^-600 for contiguous rows) run with dy scaled by
+/// 2^64 / 2^512 and dx scaled back once: the products y_j dy_j would otherwise lose their
+/// low parts in the subnormal range (5 ULP there). log_softmax_backward scales sums of dy
+/// that overflow by `down` (sum_dy_factor).
 template <class T>
-inline constexpr int sum_dy_shift = std::is_same_v<T, float> ? 64 : 512;
-template <class T>
-inline constexpr T sum_dy_down = std::is_same_v<T, float> ? T(0x1p-64) : T(0x1p-512);
+struct backward_scale {
+    static constexpr bool f32 = std::is_same_v<T, float>;
+    static constexpr T g_limit = f32 ? T(0x1p40) : T(0x1p400);
+    static constexpr T s_limit = f32 ? T(0x1p-60) : T(0x1p-600);
+    static constexpr T up = f32 ? T(0x1p64) : T(0x1p512), down = f32 ? T(0x1p-64) : T(0x1p-512);
+    static constexpr int shift = f32 ? 64 : 512; // up = 2^shift
+};
 
-/// The factor s = s' 2^k of exp_times for a sum s of dy: k = K where |s| > 1 (else 0), s' =
-/// s 2^-k; where s is not finite (a sum or a partial sum overflowed, or dy holds inf or NaN),
-/// s' = s_down, the sum taken again of dy 2^-K (finite up to 2^K times the largest value; dy
-/// 2^-K may lose bits to underflow, 2^-150 or 2^-1075 at most each, nothing against a sum
+/// The factor s = s' 2^k of exp_times for a sum s of dy: k = K = backward_scale::shift where |s| >
+/// 1 (else 0), s' = s 2^-k; where s is not finite (a sum or a partial sum overflowed, or dy holds
+/// inf or NaN), s' = s_down, the sum taken again of dy 2^-K (finite up to 2^K times the largest
+/// value; dy 2^-K may lose bits to underflow, 2^-150 or 2^-1075 at most each, nothing against a sum
 /// that overflowed).
 template <class V>
 XACT_INLINE void sum_dy_factor(const V& s, const V& s_down, V& sp, detail::int_t<V>& k) noexcept {
     using S = detail::scalar_t<V>;
     using I = detail::int_t<V>;
     const V a = detail::abs(s);
-    const V scaled = s * detail::select(a > V(S(1)), V(sum_dy_down<S>), V(S(1)));
+    const V scaled = s * detail::select(a > V(S(1)), V(backward_scale<S>::down), V(S(1)));
     sp = detail::select(a <= V(std::numeric_limits<S>::max()), scaled, s_down);
     // K where |s| > 1 (or NaN), as an integer mask: the bits of |s| - 1 are positive there.
-    k = detail::select(detail::as_int(a - V(S(1))) > I(0), I(sum_dy_shift<S>), I(0));
+    k = detail::select(detail::as_int(a - V(S(1))) > I(0), I(backward_scale<S>::shift), I(0));
 }
 
 /// softmax_backward's v (g - s) also where g - s alone overflows but the product does not
@@ -665,18 +673,6 @@ XACT_INLINE V times_wide_difference(const V& v, const V& g, const V& s) noexcept
 template <class T>
 inline constexpr T wide_difference_limit = std::is_same_v<T, float> ? T(0x1p127) : T(0x1p1023);
 
-/// softmax_backward's rows whose dy are all tiny (every |dy| below 2^40, float, or 2^400,
-/// double, and |<y, dy>| below 2^-60 / 2^-600 for contiguous rows) run with dy scaled by
-/// 2^64 / 2^512 and dx scaled back once: the products y_j dy_j would otherwise lose their
-/// low parts in the subnormal range (5 ULP there).
-template <class T>
-struct backward_scale {
-    static constexpr bool f32 = std::is_same_v<T, float>;
-    static constexpr T g_limit = f32 ? T(0x1p40) : T(0x1p400);
-    static constexpr T s_limit = f32 ? T(0x1p-60) : T(0x1p-600);
-    static constexpr T up = f32 ? T(0x1p64) : T(0x1p512), down = f32 ? T(0x1p-64) : T(0x1p-512);
-};
-
 /// softmax_backward or log_softmax_backward of one io group along a strided axis.
 template <class IO, class T>
 void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::size_t len,
@@ -692,7 +688,7 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
         if (!xsimd::all(detail::abs(s) <= V(std::numeric_limits<T>::max()))) {
             V t_hi(T(0)), t_lo(T(0));
             for (std::size_t c = 0; c < len; ++c)
-                accumulate(t_hi, t_lo, io.load(dy + c * stride, T(0)) * V(sum_dy_down<T>));
+                accumulate(t_hi, t_lo, io.load(dy + c * stride, T(0)) * V(backward_scale<T>::down));
             s_down = dw_value(t_hi, t_lo);
         }
         V sp;
@@ -839,8 +835,9 @@ void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool lo
     const B s(s0);
     if (log) {
         // A sum that is not finite is taken again from dy 2^-K (sum_dy_factor).
-        const T s_down =
-            std::isfinite(s0) ? s0 : row_backward_sum<Arch>(y, dy, n, true, sum_dy_down<T>);
+        const T s_down = std::isfinite(s0)
+                             ? s0
+                             : row_backward_sum<Arch>(y, dy, n, true, backward_scale<T>::down);
         B sp;
         detail::int_t<B> k;
         sum_dy_factor(s, B(s_down), sp, k);
