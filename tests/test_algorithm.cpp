@@ -625,3 +625,33 @@ TEMPLATE_TEST_CASE("hard_swish backward matches a finite difference of forward",
         }
     }
 }
+
+TEMPLATE_TEST_CASE("tail loads and stores touch exactly the first r lanes", "[algorithm]", float,
+                   double) {
+    // detail::load_partial / store_partial carry every tail of the array loops (masked loads
+    // and stores on AVX and AVX-512): lanes below r come from memory, the others are the fill,
+    // and a store writes lanes below r only. The guard-page test checks that nothing past the
+    // end is touched; this checks the values.
+    using T = TestType;
+    using B = xsimd::batch<T, xsimd::default_arch>;
+    constexpr std::size_t W = B::size;
+    std::vector<T> src(W), got(W);
+    for (std::size_t l = 0; l < W; ++l) src[l] = static_cast<T>(l + 1) / 4;
+    for (const T fill : {T(0), T(-7.5), -std::numeric_limits<T>::infinity()}) {
+        for (std::size_t r = 0; r <= W; ++r) {
+            INFO("r=" << r << " fill=" << fill);
+            xact::detail::load_partial<T, xsimd::default_arch>(src.data(), r, fill)
+                .store_unaligned(got.data());
+            for (std::size_t l = 0; l < W; ++l) CHECK(got[l] == (l < r ? src[l] : fill));
+            std::vector<T> dst(W, sentinel<T>());
+            xact::detail::store_partial(dst.data(), B::load_unaligned(src.data()), r);
+            for (std::size_t l = 0; l < W; ++l) {
+                if (l < r) {
+                    CHECK(dst[l] == src[l]);
+                } else {
+                    CHECK(is_sentinel(dst[l]));
+                }
+            }
+        }
+    }
+}

@@ -111,10 +111,7 @@ XACT_INLINE void map1(const T* x, T* y, std::size_t n, const Op& op) noexcept {
     for (; i + W <= n; i += W) detail::store(y + i, op(detail::load<T, Arch>(x + i)));
     if (i < n) {
         const std::size_t r = n - i;
-        alignas(64) T buf[W] = {};
-        std::memcpy(buf, x + i, r * sizeof(T));
-        detail::store(buf, op(detail::load<T, Arch>(buf)));
-        std::memcpy(y + i, buf, r * sizeof(T));
+        detail::store_partial(y + i, op(detail::load_partial<T, Arch>(x + i, r, T(0))), r);
     }
 }
 
@@ -140,12 +137,10 @@ XACT_INLINE void map2(const T* a, const T* b, T* out, std::size_t n, const Op& o
         detail::store(out + i, op(detail::load<T, Arch>(a + i), detail::load<T, Arch>(b + i)));
     if (i < n) {
         const std::size_t r = n - i;
-        alignas(64) T ba[W] = {};
-        alignas(64) T bb[W] = {};
-        std::memcpy(ba, a + i, r * sizeof(T));
-        std::memcpy(bb, b + i, r * sizeof(T));
-        detail::store(ba, op(detail::load<T, Arch>(ba), detail::load<T, Arch>(bb)));
-        std::memcpy(out + i, ba, r * sizeof(T));
+        detail::store_partial(out + i,
+                              op(detail::load_partial<T, Arch>(a + i, r, T(0)),
+                                 detail::load_partial<T, Arch>(b + i, r, T(0))),
+                              r);
     }
 }
 

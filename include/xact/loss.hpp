@@ -293,9 +293,7 @@ template <class Arch, class T>
 XACT_INLINE xsimd::batch<T, Arch> load_part(const T* p, std::size_t r) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     if (r == W) return detail::load<T, Arch>(p);
-    alignas(64) T buf[W] = {};
-    std::memcpy(buf, p, r * sizeof(T));
-    return detail::load<T, Arch>(buf);
+    return detail::load_partial<T, Arch>(p, r, T(0));
 }
 
 /// Stores the first r <= W lanes of v at p; writes nothing past p + r.
@@ -306,9 +304,7 @@ XACT_INLINE void store_part(T* p, const xsimd::batch<T, Arch>& v, std::size_t r)
         detail::store(p, v);
         return;
     }
-    alignas(64) T buf[W];
-    detail::store(buf, v);
-    std::memcpy(p, buf, r * sizeof(T));
+    detail::store_partial(p, v, r);
 }
 
 /// out[i] = op(a[i], b[i], c[i]) for i < n; the structure of map2.
@@ -330,15 +326,11 @@ XACT_INLINE void map3(const T* a, const T* b, const T* c, T* out, std::size_t n,
                                   detail::load<T, Arch>(c + i)));
     if (i < n) {
         const std::size_t r = n - i;
-        alignas(64) T ba[W] = {};
-        alignas(64) T bb[W] = {};
-        alignas(64) T bc[W] = {};
-        std::memcpy(ba, a + i, r * sizeof(T));
-        std::memcpy(bb, b + i, r * sizeof(T));
-        std::memcpy(bc, c + i, r * sizeof(T));
-        detail::store(ba, op(detail::load<T, Arch>(ba), detail::load<T, Arch>(bb),
-                             detail::load<T, Arch>(bc)));
-        std::memcpy(out + i, ba, r * sizeof(T));
+        detail::store_partial(out + i,
+                              op(detail::load_partial<T, Arch>(a + i, r, T(0)),
+                                 detail::load_partial<T, Arch>(b + i, r, T(0)),
+                                 detail::load_partial<T, Arch>(c + i, r, T(0))),
+                              r);
     }
 }
 
@@ -1016,10 +1008,7 @@ T ce_row_max(const T* x, std::size_t C) noexcept {
         acc = detail::select(v > acc, v, acc);
     }
     if (j < C) {
-        alignas(64) T buf[W];
-        for (std::size_t l = 0; l < W; ++l) buf[l] = ninf;
-        std::memcpy(buf, x + j, (C - j) * sizeof(T));
-        const B v = detail::load<T, Arch>(buf);
+        const B v = detail::load_partial<T, Arch>(x + j, C - j, ninf);
         acc = detail::select(v > acc, v, acc);
     }
     alignas(64) T lanes[W];

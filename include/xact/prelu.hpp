@@ -158,10 +158,9 @@ void prelu_forward_tiled(const T* x, const T* pat, std::size_t S, T* y, std::siz
         detail::store(y + i, op(detail::load<T, Arch>(x + i), detail::load<T, Arch>(pat + k)));
     if (i < n) {
         const std::size_t r = n - i;
-        alignas(64) T buf[W] = {};
-        std::memcpy(buf, x + i, r * sizeof(T));
-        detail::store(buf, op(detail::load<T, Arch>(buf), detail::load<T, Arch>(pat + k)));
-        std::memcpy(y + i, buf, r * sizeof(T));
+        detail::store_partial(
+            y + i,
+            op(detail::load_partial<T, Arch>(x + i, r, T(0)), detail::load<T, Arch>(pat + k)), r);
     }
 }
 
@@ -180,13 +179,9 @@ XACT_INLINE xsimd::batch<T, Arch> prelu_backward_tail(const T* x, const T* dy, T
     }
     if (i >= end) return B(T(0));
     const std::size_t r = end - i;
-    alignas(64) T bx[W] = {};
-    alignas(64) T bg[W] = {};
-    std::memcpy(bx, x + i, r * sizeof(T));
-    std::memcpy(bg, dy + i, r * sizeof(T));
-    const B xv = detail::load<T, Arch>(bx), g = detail::load<T, Arch>(bg);
-    detail::store(bx, g * detail::leaky_derivative(xv, av));
-    std::memcpy(dx + i, bx, r * sizeof(T));
+    const B xv = detail::load_partial<T, Arch>(x + i, r, T(0));
+    const B g = detail::load_partial<T, Arch>(dy + i, r, T(0));
+    detail::store_partial(dx + i, g * detail::leaky_derivative(xv, av), r);
     return detail::prelu_dalpha_term(xv, g); // padding lanes: +0
 }
 

@@ -281,16 +281,9 @@ struct io_partial {
     using V = xsimd::batch<T, Arch>;
     std::size_t r; // lanes in use, 0 < r < W
     XACT_INLINE V load(const T* p, T fill) const noexcept {
-        alignas(64) T buf[V::size];
-        for (std::size_t l = 0; l < V::size; ++l) buf[l] = fill;
-        std::memcpy(buf, p, r * sizeof(T));
-        return detail::load<T, Arch>(buf);
+        return detail::load_partial<T, Arch>(p, r, fill);
     }
-    XACT_INLINE void store(T* p, const V& v) const noexcept {
-        alignas(64) T buf[V::size];
-        detail::store(buf, v);
-        std::memcpy(p, buf, r * sizeof(T));
-    }
+    XACT_INLINE void store(T* p, const V& v) const noexcept { detail::store_partial(p, v, r); }
 };
 
 template <class T>

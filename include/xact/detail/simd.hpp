@@ -595,6 +595,79 @@ XACT_INLINE void store(T* p, const xsimd::batch<T, A>& v) noexcept {
     v.store_unaligned(p);
 }
 
+#if defined(__AVX__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+/// vmaskmov masks for the first r lanes (0 <= r <= lanes): -1 then 0, read from r lanes
+/// before the zeros.
+alignas(64) inline constexpr std::int32_t mask_table32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                              0,  0,  0,  0,  0,  0,  0,  0};
+alignas(64) inline constexpr std::int64_t mask_table64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+#endif
+
+/// Lanes [0, r) read from p, the others equal to fill (0 <= r <= size); nothing at or after
+/// p + r is read. A masked load on AVX and AVX-512 (masked-off lanes do not fault), a copy
+/// through a buffer elsewhere.
+template <class T, class A>
+XACT_INLINE xsimd::batch<T, A> load_partial(const T* p, std::size_t r, T fill) noexcept {
+    using B = xsimd::batch<T, A>;
+    constexpr std::size_t bytes = B::size * sizeof(T);
+    static_cast<void>(bytes);
+#if defined(__AVX512F__)
+    if constexpr (bytes == 64 && std::is_same_v<T, float>) {
+        return B(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), __mmask16((1u << r) - 1u), p));
+    } else if constexpr (bytes == 64 && std::is_same_v<T, double>) {
+        return B(_mm512_mask_loadu_pd(_mm512_set1_pd(fill), __mmask8((1u << r) - 1u), p));
+    }
+#endif
+#if defined(__AVX__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+    if constexpr (bytes == 32 && std::is_same_v<T, float>) {
+        const __m256i m =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask_table32 + 8 - r));
+        return B(_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m),
+                                  _mm256_castsi256_ps(m)));
+    } else if constexpr (bytes == 32 && std::is_same_v<T, double>) {
+        const __m256i m =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask_table64 + 4 - r));
+        return B(_mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m),
+                                  _mm256_castsi256_pd(m)));
+    }
+#endif
+    alignas(64) T buf[B::size];
+    for (std::size_t l = 0; l < B::size; ++l) buf[l] = fill;
+    std::memcpy(buf, p, r * sizeof(T));
+    return B::load_aligned(buf);
+}
+
+/// Stores lanes [0, r) of v to p (0 <= r <= size); nothing at or after p + r is written.
+template <class T, class A>
+XACT_INLINE void store_partial(T* p, const xsimd::batch<T, A>& v, std::size_t r) noexcept {
+    using B = xsimd::batch<T, A>;
+    constexpr std::size_t bytes = B::size * sizeof(T);
+    static_cast<void>(bytes);
+#if defined(__AVX512F__)
+    if constexpr (bytes == 64 && std::is_same_v<T, float>) {
+        _mm512_mask_storeu_ps(p, __mmask16((1u << r) - 1u), v);
+        return;
+    } else if constexpr (bytes == 64 && std::is_same_v<T, double>) {
+        _mm512_mask_storeu_pd(p, __mmask8((1u << r) - 1u), v);
+        return;
+    }
+#endif
+#if defined(__AVX__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+    if constexpr (bytes == 32 && std::is_same_v<T, float>) {
+        _mm256_maskstore_ps(
+            p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask_table32 + 8 - r)), v);
+        return;
+    } else if constexpr (bytes == 32 && std::is_same_v<T, double>) {
+        _mm256_maskstore_pd(
+            p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask_table64 + 4 - r)), v);
+        return;
+    }
+#endif
+    alignas(64) T buf[B::size];
+    v.store_aligned(buf);
+    std::memcpy(p, buf, r * sizeof(T));
+}
+
 /// Sum of the lanes of v, added in lane order 0, 1, … so the result does not depend on the
 /// xsimd version or the shuffle pattern of a horizontal add.
 template <class T, class A>
