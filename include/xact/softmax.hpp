@@ -146,6 +146,10 @@ struct term_sum {
         accumulate(h, l, p);
         l = l + p_err;
     }
+    /// add_product of the batches at a and b.
+    XACT_INLINE void add_product_at(const scalar_t<V>* a, const scalar_t<V>* b) noexcept {
+        add_product(V::load_unaligned(a), V::load_unaligned(b));
+    }
     /// Multiplies the sums by f_hi + f_lo (a double-word factor): error about u^2.
     XACT_INLINE void scale(scalar_t<V> f_hi, scalar_t<V> f_lo) noexcept {
         const V fh(f_hi), fl(f_lo);
@@ -153,6 +157,13 @@ struct term_sum {
         two_product(h, fh, ph, pl);
         l = pl + detail::fma(h, fl, l * fh);
         h = ph;
+    }
+    /// This sum plus b's, lane by lane (TwoSum of the high parts).
+    XACT_INLINE term_sum merged(const term_sum& b) const noexcept {
+        term_sum r;
+        two_sum(h, b.h, r.h, r.l);
+        r.l = (l + b.l) + r.l;
+        return r;
     }
     /// Each lane's sum as a normalized double-word.
     XACT_INLINE void lanes(V& s_hi, V& s_lo) const noexcept {
@@ -195,6 +206,21 @@ struct term_sum<xsimd::batch<float, A>, true> {
         widen(b, bl, bh);
         lo = detail::fma(al, bl, lo);
         hi = detail::fma(ah, bh, hi);
+    }
+    /// add_product of the batches at a and b (converted from memory).
+    XACT_INLINE void add_product_at(const float* a, const float* b) noexcept {
+        D al, ah, bl, bh;
+        widen_load(a, al, ah);
+        widen_load(b, bl, bh);
+        lo = detail::fma(al, bl, lo);
+        hi = detail::fma(ah, bh, hi);
+    }
+    /// This sum plus b's, lane by lane.
+    XACT_INLINE term_sum merged(const term_sum& b) const noexcept {
+        term_sum r;
+        r.lo = lo + b.lo;
+        r.hi = hi + b.hi;
+        return r;
     }
     XACT_INLINE void scale(float f_hi, float f_lo) noexcept {
         const D f(static_cast<double>(f_hi) + static_cast<double>(f_lo));
@@ -765,90 +791,106 @@ void softmax_backward_strided(const T* y, const T* dy, T* dx, std::size_t len, s
                                      stride, 1, log);
 }
 
-/// Visits a contiguous row of (y, dy) batch pairs in the fixed order of the backward sums:
-/// two alternating chains (second = false, true), a last whole batch on the first, and the
-/// tail (padded with zeros) on the second.
+/// Visits a contiguous row of (y, dy) batches in the fixed order of the backward sums:
+/// visit(c, y + i, dy + i) on four chains c = 0 … 3 taking batches in turn (enough
+/// independent additions to hide their latency), the last whole batches on chains 0, 1, 2,
+/// and the tail (copied, padded with zeros) on chain 3.
 template <class Arch, class T, class Visit>
-XACT_INLINE void row_pairs(const T* y, const T* dy, std::size_t n, const Visit& visit) noexcept {
+XACT_INLINE void row_chains(const T* y, const T* dy, std::size_t n, const Visit& visit) noexcept {
     constexpr std::size_t W = xsimd::batch<T, Arch>::size;
     std::size_t i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-        visit(false, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
-        visit(true, detail::load<T, Arch>(y + i + W), detail::load<T, Arch>(dy + i + W));
+    for (; i + 4 * W <= n; i += 4 * W) {
+        visit(0, y + i, dy + i);
+        visit(1, y + i + W, dy + i + W);
+        visit(2, y + i + 2 * W, dy + i + 2 * W);
+        visit(3, y + i + 3 * W, dy + i + 3 * W);
+    }
+    // Chains named by constants, so that the visitor's per-chain state stays in registers.
+    if (i + W <= n) {
+        visit(0, y + i, dy + i);
+        i += W;
     }
     if (i + W <= n) {
-        visit(false, detail::load<T, Arch>(y + i), detail::load<T, Arch>(dy + i));
+        visit(1, y + i, dy + i);
+        i += W;
+    }
+    if (i + W <= n) {
+        visit(2, y + i, dy + i);
         i += W;
     }
     if (i < n) {
         const io_partial<Arch, T> io{n - i};
-        visit(true, io.load(y + i, T(0)), io.load(dy + i, T(0)));
+        alignas(64) T yb[W], gb[W];
+        detail::store(yb, io.load(y + i, T(0)));
+        detail::store(gb, io.load(dy + i, T(0)));
+        visit(3, yb, gb);
     }
 }
 
-/// <y, dy up> (log = false) or the sum of dy up (log = true) over a contiguous row, in two
-/// term_sum chains: float in double lanes (a product of two floats is exact there, and each
-/// addition rounds at 2^-53 of the partial sum), double with TwoProduct and TwoSum. With
-/// log = false, *g_max (if given) receives max |dy| (NaN lanes may count or not).
-template <class Arch, class T>
-T row_backward_sum(const T* y, const T* dy, std::size_t n, bool log, T up = T(1),
-                   T* g_max = nullptr) noexcept {
+/// <y, dy up> (Log = false) or the sum of dy up (Log = true; y is not read) over a
+/// contiguous row, up = 1 unless Scaled, in four term_sum chains: float in double lanes (a
+/// product of two floats is exact there, and each addition rounds at 2^-53 of the partial
+/// sum), double with TwoProduct and TwoSum. With Log = false, *g_max (if given) receives
+/// lanes whose maximum is max |dy| (NaN lanes may count or not).
+template <bool Log, bool Scaled, class Arch, class T>
+T row_backward_sum(const T* y, const T* dy, std::size_t n, T up = T(1),
+                   xsimd::batch<T, Arch>* g_max = nullptr) noexcept {
     using B = xsimd::batch<T, Arch>;
-    constexpr std::size_t W = B::size;
-    term_sum<B> s0, s1;
-    B m0(T(0)), m1(T(0));
+    term_sum<B> s[4];
+    B m[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
     const B U(up);
-    row_pairs<Arch>(y, dy, n, [&](bool second, const B& v, const B& g) XACT_LAMBDA_INLINE {
-        term_sum<B>& s = second ? s1 : s0;
-        if (log) {
-            s.add(g * U);
+    row_chains<Arch>(y, dy, n, [&](int c, const T* yp, const T* gp) XACT_LAMBDA_INLINE {
+        const B g = detail::load<T, Arch>(gp);
+        if constexpr (Log) {
+            s[c].add(Scaled ? g * U : g);
         } else {
-            s.add_product(v, g * U);
-            B& m = second ? m1 : m0;
-            m = xsimd::max(m, detail::abs(g));
+            if constexpr (Scaled) {
+                s[c].add_product(detail::load<T, Arch>(yp), g * U);
+            } else {
+                s[c].add_product_at(yp, gp);
+            }
+            m[c] = xsimd::max(m[c], detail::abs(g));
         }
     });
-    if (g_max != nullptr) {
-        alignas(64) T lanes[W];
-        xsimd::max(m0, m1).store_aligned(lanes);
-        T m = T(0);
-        for (std::size_t i = 0; i < W; ++i) m = lanes[i] > m ? lanes[i] : m;
-        *g_max = m;
-    }
+    if (g_max != nullptr) *g_max = xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3]));
     T s_hi, s_lo;
-    row_total(s0, s1, s_hi, s_lo);
+    row_total(s[0].merged(s[2]), s[1].merged(s[3]), s_hi, s_lo);
     return s_hi;
 }
 
 template <class Arch, class T>
 void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool log) noexcept {
     using B = xsimd::batch<T, Arch>;
-    T g_max = T(0);
-    const T s0 = row_backward_sum<Arch>(y, dy, n, log, T(1), &g_max);
-    const B s(s0);
     if (log) {
+        const T s0 = row_backward_sum<true, false, Arch>(y, dy, n);
         // A sum that is not finite is taken again from dy 2^-K (sum_dy_factor).
-        const T s_down = std::isfinite(s0)
-                             ? s0
-                             : row_backward_sum<Arch>(y, dy, n, true, backward_scale<T>::down);
+        const T s_down =
+            std::isfinite(s0)
+                ? s0
+                : row_backward_sum<true, true, Arch>(y, dy, n, backward_scale<T>::down);
         B sp;
         detail::int_t<B> k;
-        sum_dy_factor(s, B(s_down), sp, k);
+        sum_dy_factor(B(s0), B(s_down), sp, k);
         map2<Arch>(y, dy, dx, n, [sp, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
             return g - exp_times(v, sp, k);
         });
         return;
     }
+    B g_max;
+    const T s0 = row_backward_sum<false, false, Arch>(y, dy, n, T(1), &g_max);
+    const B s(s0);
     using BS = backward_scale<T>;
-    if (std::abs(s0) < BS::s_limit && g_max < BS::g_limit) {
+    if (std::abs(s0) < BS::s_limit && xsimd::all(g_max < B(BS::g_limit))) {
         // A row of tiny products (rare): again with dy scaled (backward_scale).
-        const B s2(row_backward_sum<Arch>(y, dy, n, false, BS::up)), up(BS::up), down(BS::down);
+        const B s2(row_backward_sum<false, true, Arch>(y, dy, n, BS::up)), up(BS::up),
+            down(BS::down);
         map2<Arch>(y, dy, dx, n, [s2, up, down](const B& v, const B& g) XACT_LAMBDA_INLINE {
             return (v * (g * up - s2)) * down;
         });
         return;
     }
-    if (!(g_max + std::abs(s0) < wide_difference_limit<T>)) { // rare: dy - s may overflow
+    // Rare: dy - s may overflow (a NaN in g_max, whose row is all NaN, also comes here).
+    if (!xsimd::all(g_max + B(std::abs(s0)) < B(wide_difference_limit<T>))) {
         map2<Arch>(y, dy, dx, n, [s](const B& v, const B& g) XACT_LAMBDA_INLINE {
             return times_wide_difference(v, g, s);
         });

@@ -720,6 +720,31 @@ XACT_INLINE void widen(const xsimd::batch<float, A>& v, xsimd::batch<double, A>&
     hi = D::load_aligned(d + W / 2);
 }
 
+/// widen(load(p), lo, hi), converting straight from memory on AVX and AVX-512 (no shuffle
+/// to reach the upper half).
+template <class A>
+XACT_INLINE void widen_load(const float* p, xsimd::batch<double, A>& lo,
+                            xsimd::batch<double, A>& hi) noexcept {
+    using D = xsimd::batch<double, A>;
+    constexpr std::size_t bytes = D::size * sizeof(double);
+    static_cast<void>(bytes);
+#if defined(__AVX512F__)
+    if constexpr (bytes == 64) {
+        lo = D(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+        hi = D(_mm512_cvtps_pd(_mm256_loadu_ps(p + 8)));
+        return;
+    }
+#endif
+#if defined(__AVX__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+    if constexpr (bytes == 32) {
+        lo = D(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+        hi = D(_mm256_cvtps_pd(_mm_loadu_ps(p + 4)));
+        return;
+    }
+#endif
+    widen(xsimd::batch<float, A>::load_unaligned(p), lo, hi);
+}
+
 /// Sum of the lanes of v by halving: lane i += lane i + W/2 for i < W/2, then the same on the
 /// lower half, down to one lane. The same order on every target; on AVX and AVX-512 it stays
 /// in registers (about 2 log2 W operations instead of W - 1 dependent scalar additions).
