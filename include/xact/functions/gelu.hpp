@@ -114,7 +114,7 @@ XACT_INLINE gelu_tanh_parts<T> gelu_tanh_exp(const T& x) noexcept {
     // fuse into the addition below in one code path only; without, nothing can be fused.
 #if XACT_HAS_FMA
     const T t = detail::fma(c3h, x2, T(0));
-    const T te = detail::fma(c3h, x2, -t);
+    const T te = detail::fms(c3h, x2, t);
 #else
     T t, te;
     detail::two_product(c3h, x2, t, te);
@@ -587,7 +587,7 @@ XACT_INLINE T gelu_tail_d(const T& x) noexcept {
     const T g = math::detail::gauss_tail_times(p.a, splat<T>(1));
     const T c_lo = splat<T>(std::is_same_v<scalar_t<T>, float> ? -1.133517010526317894e-8
                                                                : -2.4923272022777300786e-17);
-    const T d = detail::fma(-p.a, c_lo, (g - ph) - pl);
+    const T d = detail::fnma(p.a, c_lo, (g - ph) - pl);
     const auto v = math::detail::exp_neg_scale(d, p.e);
     return detail::select(x < T(0), v.value(), v.minus(T(1)));
 }
@@ -656,7 +656,7 @@ template <class T>
 XACT_INLINE T gelu_tail_d_f32(const T& x) noexcept {
     // x < 0: e^(-a^2/2) (G - a phi(0)) (G < a phi(0) / 10 here: no cancellation); x > 0: 1 - that.
     const auto p = gelu_tail_parts_f32(x);
-    const T d = detail::fma(-p.a, splat<T>(0.3989422804014327), p.ag * p.inv);
+    const T d = detail::fnma(p.a, splat<T>(0.3989422804014327), p.ag * p.inv);
     const T s = gelu_ldexp(d * p.e, p.nf, p.n);
     return detail::select(x < T(0), s, splat<T>(1) - s);
 }

@@ -111,7 +111,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
     // e^-|b + b_lo| = e^-|b| (1 - sgn(b) b_lo) to first order, folded into the low part.
     // That low part may reach |b| ulp(b) (hundreds of ulp(hi)), so hi + lo is renormalized
     // (Fast2Sum): callers such as div_1_2 assume |lo| <= ulp(hi).
-    const T lo = detail::fma(-e.hi, abs_low_part(b, b_lo), e.lo);
+    const T lo = detail::fnma(e.hi, abs_low_part(b, b_lo), e.lo);
     l.m = e.hi + lo;
     l.hi = l.m;
     l.lo = (e.hi - l.m) + lo;

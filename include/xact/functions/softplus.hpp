@@ -264,7 +264,7 @@ struct mish {
         const T corr =
             detail::select(neg, t * (t + one), two * (t * t)) / detail::select(neg, den_n, den_p);
         const T xt = detail::select(neg, detail::fma(x, e.a, x * e.b), x);
-        const T q = detail::fma(-xt, corr, xt);
+        const T q = detail::fnma(xt, corr, xt);
         const T inf = detail::splat<T>(std::numeric_limits<S>::infinity());
         const T r = detail::select(neg, e.scale(q), detail::select(x == inf, inf, q));
         // Far below the range where x e^x is representable (and at -inf): -0.

@@ -43,7 +43,7 @@ template <class T>
 XACT_INLINE void exact_product(const T& a, const T& b, T& hi, T& lo) noexcept {
 #if XACT_HAS_FMA
     hi = detail::fma(a, b, T(0));
-    lo = detail::fma(a, b, -hi);
+    lo = detail::fms(a, b, hi);
 #else
     detail::two_product(a, b, hi, lo);
 #endif
@@ -70,8 +70,8 @@ XACT_INLINE exp_neg_parts<T> exp_neg(const T& h, const T& l) noexcept {
     // k ln2_hi - h (Sterbenz); the low parts are added with their rounding error kept in r_lo.
     const T ln2_hi = splat<T>(f32 ? 0x1.62ep-1 : 0x1.62e42feep-1);
     const T ln2_lo = splat<T>(f32 ? 3.194618329871446e-05 : 1.9082149292705877e-10);
-    const T r_hi = detail::fma(kf, ln2_hi, -h);
-    const T r_add = detail::fma(kf, ln2_lo, -l);
+    const T r_hi = detail::fms(kf, ln2_hi, h);
+    const T r_add = detail::fms(kf, ln2_lo, l);
     const T r = r_hi + r_add;
     const T r_lo = (r_hi - r) + r_add; // Fast2Sum (when |r_add| > |r_hi|, both are tiny)
     // e^r - 1 = r + r^2 P(r), |r| <= ln2/2; coefficients from tools/coefficients_erfc.py.
@@ -121,7 +121,7 @@ struct scaled {
     XACT_INLINE T value() const noexcept { return m * p2; }
     /// -(m p2) with the sign of zero kept (p2 is never 0; xsimd 8.1 negates some batches as 0 - x).
     XACT_INLINE T neg_value() const noexcept { return m * -p2; }
-    XACT_INLINE T minus(const T& c) const noexcept { return detail::fma(m, -p2, c); }
+    XACT_INLINE T minus(const T& c) const noexcept { return detail::fnma(m, p2, c); }
 };
 
 template <class T>
@@ -241,7 +241,7 @@ XACT_INLINE T erfc_small(const T& x) noexcept {
         e = detail::fma(e, u, splat<T>(1.12837916709551255856));
     }
 #if XACT_HAS_FMA
-    return detail::fma(-x, e, splat<T>(1));
+    return detail::fnma(x, e, splat<T>(1));
 #else
     // 1 - x e rounded once: x e = ph + pl exactly, 1 - ph = y + err exactly (Fast2Sum, |ph| < 1).
     T ph, pl;
@@ -287,13 +287,13 @@ XACT_INLINE T erfc_tail(const T& x) noexcept {
     const T inv = one / s_hi;
     const T y0 = n_hi * inv;
 #if XACT_HAS_FMA
-    T rho = detail::fma(y0, -s_hi, n_hi);
+    T rho = detail::fnma(y0, s_hi, n_hi);
 #else
     T ph, pl; // without FMA the residual needs the exact product
     detail::two_product(y0, s_hi, ph, pl);
     T rho = (n_hi - ph) - pl; // n_hi - ph is exact (Sterbenz)
 #endif
-    rho = detail::fma(y0, -s_lo, rho + n_lo);
+    rho = detail::fnma(y0, s_lo, rho + n_lo);
     const T y = detail::fma(rho, inv, y0);
     // y 2^n as m p2 (m exact), rounded once; 2 - that for x < 0 (in [1, 2]: no cancellation).
     const int_t<T> n1 = e.n >> 1;

@@ -72,7 +72,7 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
     // f (2 + f) q: the product's rounding errors are |f| times smaller than c'', so c / u is
     // accurate (to one rounding) where it matters, when f and c are of similar size.
     const T c2 = c * inv2k;
-    const T cu = detail::fma(-c2, (f * two_f) * q, c2);
+    const T cu = detail::fnma(c2, (f * two_f) * q, c2);
     // P(z), Horner; the coefficients come from tools/coefficients_log1p.py.
     const T z = s * s;
     T p;
@@ -98,7 +98,7 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
     // result = k ln2_hi + (f + w), fdlibm's order. Every product feeding a sum is an explicit
     // fma (k ln2_hi is exact anyway), so no compiler contraction can make paths differ.
     const T small = detail::fma(s, detail::fma(z, p, h), detail::fma(kf, ln2_lo, cu));
-    const T w = detail::fma(-half_f, f, small);
+    const T w = detail::fnma(half_f, f, small);
     const T r = detail::fma(kf, ln2_hi, f + w);
     // Near 0 the series x - x^2/2 + x^3/3 (+ x_lo) rounds once; above, the steps f + c / u
     // would round twice where f and c are of similar size.
