@@ -146,6 +146,8 @@ struct term_sum {
         accumulate(h, l, p);
         l = l + p_err;
     }
+    /// add of the batch at p.
+    XACT_INLINE void add_at(const scalar_t<V>* p) noexcept { add(V::load_unaligned(p)); }
     /// add_product of the batches at a and b.
     XACT_INLINE void add_product_at(const scalar_t<V>* a, const scalar_t<V>* b) noexcept {
         add_product(V::load_unaligned(a), V::load_unaligned(b));
@@ -206,6 +208,13 @@ struct term_sum<xsimd::batch<float, A>, true> {
         widen(b, bl, bh);
         lo = detail::fma(al, bl, lo);
         hi = detail::fma(ah, bh, hi);
+    }
+    /// add of the batch at p (converted from memory).
+    XACT_INLINE void add_at(const float* p) noexcept {
+        D a, b;
+        widen_load(p, a, b);
+        lo = lo + a;
+        hi = hi + b;
     }
     /// add_product of the batches at a and b (converted from memory).
     XACT_INLINE void add_product_at(const float* a, const float* b) noexcept {
@@ -840,10 +849,14 @@ T row_backward_sum(const T* y, const T* dy, std::size_t n, T up = T(1),
     B m[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
     const B U(up);
     row_chains<Arch>(y, dy, n, [&](int c, const T* yp, const T* gp) XACT_LAMBDA_INLINE {
-        const B g = detail::load<T, Arch>(gp);
         if constexpr (Log) {
-            s[c].add(Scaled ? g * U : g);
+            if constexpr (Scaled) {
+                s[c].add(detail::load<T, Arch>(gp) * U);
+            } else {
+                s[c].add_at(gp);
+            }
         } else {
+            const B g = detail::load<T, Arch>(gp);
             if constexpr (Scaled) {
                 s[c].add_product(detail::load<T, Arch>(yp), g * U);
             } else {
