@@ -198,88 +198,77 @@ XACT_INLINE auto between_or_nan(const T& x, const T& l, const T& h) noexcept {
 
 // ---------------------------------------------------------------- arithmetic
 
-/// a * b + c, written explicitly. One rounding where the target has FMA, two otherwise;
-/// the same in the scalar and SIMD paths of one build (see XACT_HAS_FMA). On x86 the batch
-/// form calls the FMA instruction on the native register itself: xsimd 8.1 has no AVX-512
-/// fma kernel and falls back to an unfused x * y + z there.
+/// The fused operations: a b + c, a b - c and c - a b.
+enum class fused_op { madd, msub, nmadd };
+
+/// One fused operation, written explicitly: one rounding where the target has FMA, two
+/// otherwise; the same in the scalar and SIMD paths of one build (see XACT_HAS_FMA). On x86
+/// the batch form calls the instruction on the native register itself: xsimd 8.1 has no
+/// AVX-512 fma kernel (it falls back to an unfused x * y + z there) and negates an AVX-512
+/// batch as 0 - x (an extra operation that also turns -(+0) into +0), so the signs are part
+/// of the instruction.
+template <fused_op K, class T>
+XACT_INLINE T fused(const T& a, const T& b, const T& c) noexcept {
+    constexpr bool madd = K == fused_op::madd, msub = K == fused_op::msub;
+#if XACT_HAS_FMA
+    if constexpr (is_batch_v<T>) {
+#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
+        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
+        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
+#if defined(__AVX512F__)
+        if constexpr (bytes == 64 && f32)
+            return T(madd   ? _mm512_fmadd_ps(a, b, c)
+                     : msub ? _mm512_fmsub_ps(a, b, c)
+                            : _mm512_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 64 && !f32)
+            return T(madd   ? _mm512_fmadd_pd(a, b, c)
+                     : msub ? _mm512_fmsub_pd(a, b, c)
+                            : _mm512_fnmadd_pd(a, b, c));
+#endif
+        if constexpr (bytes == 32 && f32)
+            return T(madd   ? _mm256_fmadd_ps(a, b, c)
+                     : msub ? _mm256_fmsub_ps(a, b, c)
+                            : _mm256_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 32 && !f32)
+            return T(madd   ? _mm256_fmadd_pd(a, b, c)
+                     : msub ? _mm256_fmsub_pd(a, b, c)
+                            : _mm256_fnmadd_pd(a, b, c));
+        if constexpr (bytes == 16 && f32)
+            return T(madd   ? _mm_fmadd_ps(a, b, c)
+                     : msub ? _mm_fmsub_ps(a, b, c)
+                            : _mm_fnmadd_ps(a, b, c));
+        if constexpr (bytes == 16 && !f32)
+            return T(madd   ? _mm_fmadd_pd(a, b, c)
+                     : msub ? _mm_fmsub_pd(a, b, c)
+                            : _mm_fnmadd_pd(a, b, c));
+#endif
+        return madd ? xsimd::fma(a, b, c) : msub ? xsimd::fms(a, b, c) : xsimd::fnma(a, b, c);
+    } else {
+        // fmaf for float: one rounding in float, like the batch.
+        return madd ? std::fma(a, b, c) : msub ? std::fma(a, b, -c) : std::fma(-a, b, c);
+    }
+#else
+    // Without FMA instructions the compiler has nothing to contract these into.
+    return madd ? a * b + c : msub ? a * b - c : c - a * b;
+#endif
+}
+
+/// a * b + c, one rounding where the target has FMA (see fused).
 template <class T>
 XACT_INLINE T fma(const T& a, const T& b, const T& c) noexcept {
-#if XACT_HAS_FMA
-    if constexpr (is_batch_v<T>) {
-#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
-        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
-        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
-#if defined(__AVX512F__)
-        if constexpr (bytes == 64 && f32) return T(_mm512_fmadd_ps(a, b, c));
-        if constexpr (bytes == 64 && !f32) return T(_mm512_fmadd_pd(a, b, c));
-#endif
-        if constexpr (bytes == 32 && f32) return T(_mm256_fmadd_ps(a, b, c));
-        if constexpr (bytes == 32 && !f32) return T(_mm256_fmadd_pd(a, b, c));
-        if constexpr (bytes == 16 && f32) return T(_mm_fmadd_ps(a, b, c));
-        if constexpr (bytes == 16 && !f32) return T(_mm_fmadd_pd(a, b, c));
-#endif
-        return xsimd::fma(a, b, c);
-    } else {
-        return std::fma(a, b, c); // fmaf for float: one rounding in float, like the batch
-    }
-#else
-    // Without FMA instructions the compiler has nothing to contract this into.
-    return a * b + c;
-#endif
+    return fused<fused_op::madd>(a, b, c);
 }
 
-/// c - a * b, written explicitly (the negation is part of the instruction: no separate -a,
-/// whose sign of zero differs between scalars and some xsimd versions' batches).
+/// c - a * b, one rounding where the target has FMA (see fused).
 template <class T>
 XACT_INLINE T fnma(const T& a, const T& b, const T& c) noexcept {
-#if XACT_HAS_FMA
-    if constexpr (is_batch_v<T>) {
-#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
-        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
-        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
-#if defined(__AVX512F__)
-        if constexpr (bytes == 64 && f32) return T(_mm512_fnmadd_ps(a, b, c));
-        if constexpr (bytes == 64 && !f32) return T(_mm512_fnmadd_pd(a, b, c));
-#endif
-        if constexpr (bytes == 32 && f32) return T(_mm256_fnmadd_ps(a, b, c));
-        if constexpr (bytes == 32 && !f32) return T(_mm256_fnmadd_pd(a, b, c));
-        if constexpr (bytes == 16 && f32) return T(_mm_fnmadd_ps(a, b, c));
-        if constexpr (bytes == 16 && !f32) return T(_mm_fnmadd_pd(a, b, c));
-#endif
-        return xsimd::fnma(a, b, c);
-    } else {
-        return std::fma(-a, b, c); // -(a b) + c, one rounding, like the batch
-    }
-#else
-    return c - a * b;
-#endif
+    return fused<fused_op::nmadd>(a, b, c);
 }
 
-/// a * b - c, written explicitly: one fused instruction (xsimd 8.1 negates an AVX-512 batch
-/// as 0 - c, an extra operation that also turns -(+0) into +0).
+/// a * b - c, one rounding where the target has FMA (see fused).
 template <class T>
 XACT_INLINE T fms(const T& a, const T& b, const T& c) noexcept {
-#if XACT_HAS_FMA
-    if constexpr (is_batch_v<T>) {
-#if defined(__FMA__) && (defined(__x86_64__) || defined(_M_X64) || defined(__i386__))
-        constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
-        constexpr std::size_t bytes = simd_traits<T>::width * sizeof(scalar_t<T>);
-#if defined(__AVX512F__)
-        if constexpr (bytes == 64 && f32) return T(_mm512_fmsub_ps(a, b, c));
-        if constexpr (bytes == 64 && !f32) return T(_mm512_fmsub_pd(a, b, c));
-#endif
-        if constexpr (bytes == 32 && f32) return T(_mm256_fmsub_ps(a, b, c));
-        if constexpr (bytes == 32 && !f32) return T(_mm256_fmsub_pd(a, b, c));
-        if constexpr (bytes == 16 && f32) return T(_mm_fmsub_ps(a, b, c));
-        if constexpr (bytes == 16 && !f32) return T(_mm_fmsub_pd(a, b, c));
-#endif
-        return xsimd::fms(a, b, c);
-    } else {
-        return std::fma(a, b, -c); // a b + (-c), one rounding, like the batch
-    }
-#else
-    return a * b - c;
-#endif
+    return fused<fused_op::msub>(a, b, c);
 }
 
 /// x >= 0 ? c : fma(a, b, c), NaN x counting as below 0. On AVX-512 with FMA one unordered
