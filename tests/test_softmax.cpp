@@ -662,7 +662,9 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
     // along a strided axis, the total is 1.5); 2, +big and -big 16 apart (a partial sum
     // overflows in one SIMD lane along the last axis); 3, +big at c = 0 and -big elsewhere
     // (softmax: dy - <y, dy> overflows); 4, ordinary dy, which must keep their accuracy
-    // beside the others.
+    // beside the others; 5, rows of their own y (below) with dy = max on classes 0 and 1:
+    // log, y = log 0.6 and log 0.4 there, where e^y sum(dy) overflows but dx does not;
+    // softmax, y = 1/2 and 1/2 + 2 ULP, where <y, dy> itself overflows (a review found both).
     const auto make_dy = [&](int kind, std::size_t c, std::mt19937_64& rng) -> T {
         std::uniform_real_distribution<double> u(-2.0, 2.0);
         switch (kind) {
@@ -674,6 +676,8 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
             return c == 0 || c == 16 ? big : c == 1 || c == 17 ? -big : c == 5 ? T(1.5) : T(0);
         case 3:
             return c == 0 ? big : -big;
+        case 5:
+            return c < 2 ? std::numeric_limits<T>::max() : T(0);
         default:
             return static_cast<T>(u(rng));
         }
@@ -692,7 +696,7 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
     std::mt19937_64 rng(7);
     for (const bool log : {true, false})
         for (const std::size_t inner : {std::size_t(1), std::size_t(4), std::size_t(9)})
-            for (int kind = 0; kind < 4; ++kind) {
+            for (const int kind : {0, 1, 2, 3, 5}) {
                 const extents e{2, len, inner};
                 const std::size_t n = e.size();
                 std::vector<T> y(n), dy(n);
@@ -705,6 +709,15 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
                             // log: log-probabilities; softmax: 0.9 at c = 0, the rest spread
                             y[i] = log ? (c == 0 ? T(-0.001) : T(-10) - T(0.25) * T(c + j))
                                        : (c == 0 ? T(0.9) : T(0.1) / T(len - 1 + j));
+                            if (k == 5) {
+                                const T half_up = T(0.5) + std::numeric_limits<T>::epsilon();
+                                y[i] = log ? (c == 0   ? std::log(T(0.6))
+                                              : c == 1 ? std::log(T(0.4))
+                                                       : T(-30) - T(c))
+                                           : (c == 0   ? T(0.5)
+                                              : c == 1 ? half_up
+                                                       : T(0));
+                            }
                             dy[i] = make_dy(k, c, rng);
                         }
                     }

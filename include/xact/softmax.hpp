@@ -685,16 +685,38 @@ XACT_INLINE void sum_dy_factor(const V& s, const V& s_down, V& sp, detail::int_t
     k = detail::select(detail::as_int(a - V(S(1))) > I(0), I(backward_scale<S>::shift), I(0));
 }
 
-/// softmax_backward's v (g - s) also where g - s alone overflows but the product does not
-/// (y = 0.1, dy = -max, s = 0.8 max): there v ((g / 2 - s / 2)) 2, where the halvings are
-/// exact (|g| or |s| is near the top of the range) and the doubling commutes with rounding.
+/// g - e^v s (exp_times) also where e^v s alone overflows but the difference does not
+/// (y = log 0.6, dy = 0.9 max twice): there (g 2^-K - e^v s 2^-K) 2^K, K = backward_scale::shift,
+/// which rounds as g - e^v s (g 2^-K is exact for every g whose bits matter against e^v s near
+/// the top of the range).
 template <class V>
-XACT_INLINE V times_wide_difference(const V& v, const V& g, const V& s) noexcept {
+XACT_INLINE V minus_exp_times_wide(const V& g, const V& v, const V& sp,
+                                   const detail::int_t<V>& k) noexcept {
     using S = detail::scalar_t<V>;
+    using BS = backward_scale<S>;
+    const V r = g - exp_times(v, sp, k);
+    const V r2 = (g * V(BS::down) - exp_times(v, sp, k - detail::int_t<V>(BS::shift))) * V(BS::up);
+    return detail::select(detail::abs(r) <= V(std::numeric_limits<S>::max()), r, r2);
+}
+
+/// Sums of dy whose magnitude reaches this (or that are not finite) take minus_exp_times_wide:
+/// below it, e^y s stays finite for every y < 11 (e^y < 2^16).
+template <class T>
+inline constexpr T wide_sum_limit = std::numeric_limits<T>::max() * T(0x1p-16);
+
+/// softmax_backward's v (g - s) also where g - s alone overflows but the product does not
+/// (y = 0.1, dy = -max, s = 0.8 max), or where s = <y, g> itself overflows (y a softmax output
+/// whose sum exceeds 1 by an ULP, dy = max): there v (g 2^-K - s_k) 2^K with s_k = <y, g 2^-K>
+/// summed from the scaled terms (backward_scale::down, K = shift). The scalings are exact for
+/// every g whose bits matter against |s| near the top of the range, so this rounds as
+/// v (g - s); the scaling back overflows only where the true result does.
+template <class V>
+XACT_INLINE V times_wide_difference(const V& v, const V& g, const V& s, const V& s_k) noexcept {
+    using S = detail::scalar_t<V>;
+    using BS = backward_scale<S>;
     const V d = g - s;
-    const V half(S(0.5));
     return detail::select(detail::abs(d) <= V(std::numeric_limits<S>::max()), v * d,
-                          (v * (g * half - s * half)) * V(S(2)));
+                          (v * (g * V(BS::down) - s_k)) * V(BS::up));
 }
 
 /// Rows (or lanes) where |dy| + |<y, dy>| reaches this may overflow in dy - <y, dy>.
@@ -722,6 +744,13 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
         V sp;
         detail::int_t<V> k;
         sum_dy_factor(s, s_down, sp, k);
+        if (!xsimd::all(detail::abs(s) < V(wide_sum_limit<T>))) { // rare
+            for (std::size_t c = 0; c < len; ++c) {
+                const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
+                io.store(dx + c * stride, minus_exp_times_wide(g, v, sp, k));
+            }
+            return;
+        }
         for (std::size_t c = 0; c < len; ++c) {
             const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
             io.store(dx + c * stride, g - exp_times(v, sp, k));
@@ -743,9 +772,18 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
     }
     const V s = dw_value(s_hi, s_lo);
     if (!xsimd::all(gmax + detail::abs(s) < V(wide_difference_limit<T>))) { // rare
+        V k_hi(T(0)), k_lo(T(0)); // s 2^-K, from the scaled terms (times_wide_difference)
+        for (std::size_t c = 0; c < len; ++c) {
+            V p, p_err;
+            two_product_wide(io.load(y + c * stride, T(0)),
+                             (io.load(dy + c * stride, T(0)) * up) * V(BS::down), p, p_err);
+            accumulate(k_hi, k_lo, p);
+            k_lo = k_lo + p_err;
+        }
+        const V s_k = dw_value(k_hi, k_lo);
         for (std::size_t c = 0; c < len; ++c) {
             const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
-            io.store(dx + c * stride, times_wide_difference(v, g, s) * down);
+            io.store(dx + c * stride, times_wide_difference(v, g, s, s_k) * down);
         }
         return;
     }
@@ -884,6 +922,12 @@ void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool lo
         B sp;
         detail::int_t<B> k;
         sum_dy_factor(B(s0), B(s_down), sp, k);
+        if (!(std::abs(s0) < wide_sum_limit<T>)) { // rare: e^y s may overflow
+            map2<Arch>(y, dy, dx, n, [sp, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
+                return minus_exp_times_wide(g, v, sp, k);
+            });
+            return;
+        }
         map2<Arch>(y, dy, dx, n, [sp, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
             return g - exp_times(v, sp, k);
         });
@@ -902,10 +946,11 @@ void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool lo
         });
         return;
     }
-    // Rare: dy - s may overflow (a NaN in g_max, whose row is all NaN, also comes here).
+    // Rare: dy - s or s may overflow (a NaN in g_max, whose row is all NaN, also comes here).
     if (!xsimd::all(g_max + B(std::abs(s0)) < B(wide_difference_limit<T>))) {
-        map2<Arch>(y, dy, dx, n, [s](const B& v, const B& g) XACT_LAMBDA_INLINE {
-            return times_wide_difference(v, g, s);
+        const B s_k(row_backward_sum<false, true, Arch>(y, dy, n, BS::down));
+        map2<Arch>(y, dy, dx, n, [s, s_k](const B& v, const B& g) XACT_LAMBDA_INLINE {
+            return times_wide_difference(v, g, s, s_k);
         });
         return;
     }
