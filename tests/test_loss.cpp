@@ -1577,6 +1577,59 @@ TEMPLATE_TEST_CASE("reduced cross_entropy whose row losses overflow but whose me
     CHECK(xact::cross_entropy(x2.data(), y2.data(), extents{2, 2, 1}) == inf);
 }
 
+// Per-row losses (reduction::none) that are finite while their terms overflow: logits +h on
+// class 0 and -h on class 1 with the target on class 0 and label smoothing (Z = sum m - x_j
+// is beyond the range, the loss about 0.1 h), or probability targets 0.9 / 0.1 (0.1 (m - x_1)
+// with m - x_1 = 2h). Such rows are computed again from scaled logits (found by a review).
+TEMPLATE_TEST_CASE("cross_entropy per row: finite losses whose terms overflow", "[loss]", float,
+                   double) {
+    using T = TestType;
+    using L = std::numeric_limits<T>;
+    const T h = L::max() * T(0.6);
+    for (const bool prob : {false, true})
+        for (const std::size_t inner : {std::size_t(1), std::size_t(3)})
+            for (const double eps : {0.0, 0.1}) {
+                const extents e{6, 7, inner};
+                ce_data<T> d = make_ce<T>(e, prob, 3.0, 80 + inner);
+                const std::size_t rows = e.outer * e.inner;
+                for (std::size_t r = 0; r < rows; r += 3) {
+                    const std::size_t o = r / inner, j = r % inner;
+                    const std::size_t base = o * e.axis * inner + j;
+                    d.x[base] = h;
+                    d.x[base + inner] = -h;
+                    if (prob) {
+                        for (std::size_t c = 0; c < e.axis; ++c)
+                            d.p[base + c * inner] = c == 0 ? T(0.9) : c == 1 ? T(0.1) : T(0);
+                    } else {
+                        d.y[r] = 0;
+                    }
+                }
+                xact::cross_entropy_options o;
+                o.label_smoothing = eps;
+                const auto ref = ce_reference(d, o);
+                const void* tg = d.prob ? static_cast<const void*>(d.p.data()) : d.y.data();
+                std::vector<T> out(rows);
+                call_ce_none(d, d.x.data(), tg, out.data(), o);
+                for (std::size_t r = 0; r < rows; ++r) {
+                    INFO((prob ? "prob" : "class")
+                         << ", inner " << inner << ", eps " << eps << ", row " << r << ": got "
+                         << out[r] << ", reference " << static_cast<ld>(ref.loss[r]));
+                    if (ref.ignored[r]) {
+                        CHECK(bits(out[r]) == bits(T(0)));
+                    } else {
+                        CHECK(std::isfinite(out[r]));
+                        CHECK(rel_ulps(out[r], ref.loss[r]) <= ce_row_ulp);
+                    }
+                }
+            }
+    // A row whose true loss is beyond the range stays inf: 1.2 max.
+    const std::vector<T> x = {h, -h};
+    const std::int64_t y = 1;
+    T loss = 0;
+    xact::cross_entropy(x.data(), &y, &loss, extents{1, 2, 1});
+    CHECK(loss == L::infinity());
+}
+
 // Found by the fuzzer: the gradient of cross-entropy lost softmax_j where it underflows
 // before the scaling by dloss (logits [104, -0.625], dloss 1024), and the loss of a double
 // row whose terms are each below denorm_min lost them (here 4.4 denorm_min).

@@ -57,7 +57,8 @@
 //     row with e.inner == 1, class j belongs to lane j mod W, lanes added in order; with
 //     e.inner > 1 the classes of a row are added in order (rows sit in SIMD lanes). Where the
 //     reduced value overflows, the rows are summed again with their linear terms (m - x_y, Z,
-//     QZ) from logits scaled by 2^-88 / 2^-600 and L scaled the same, then scaled back.
+//     QZ) from logits scaled by 2^-88 / 2^-600 and L scaled the same, then scaled back;
+//     reduction::none computes each row whose loss came out infinite again the same way.
 //
 // Special values. NaN in x, t or a cross-entropy row gives NaN (the whole row's gradient is
 // NaN); an ignored row gives loss 0 and gradient 0 whatever its logits. Cross-entropy rows
@@ -1147,6 +1148,19 @@ struct ce_rows_sink {
     XACT_INLINE void emit(T hi, T lo) noexcept { *out++ = hi + lo; }
 };
 
+/// The overflow pass of reduction::none: rows whose loss came out infinite get the loss
+/// computed from the scaled rows (ce_forward with down), scaled back exactly; where that is
+/// infinite or NaN too, the first value stays.
+template <class T>
+struct ce_rows_again_sink {
+    T* out;
+    XACT_INLINE void emit(T hi, T lo) noexcept {
+        const T v = (hi + lo) * (T(1) / huge_down<T>);
+        if (std::isinf(*out) && !std::isnan(v)) *out = v;
+        ++out;
+    }
+};
+
 /// Adds the row losses in order into a compensated sum.
 template <class T>
 struct ce_sum_sink {
@@ -1335,6 +1349,14 @@ void ce_none_arch(const char* fn, const T* logits, const Tgt* target, T* out, co
     ce_no_overlap(fn, out, ob, target, ce_target_bytes<T, Tgt>(cs), "out overlaps target");
     ce_rows_sink<T> sink{out};
     ce_forward<Arch>(cs, logits, target, sink);
+    // A row loss may overflow in its terms (Z, m - x_y, QZ) while the loss itself is finite
+    // (logits near ±max with label smoothing): those rows again, as in ce_reduced_arch.
+    bool overflow = false;
+    for (std::size_t r = 0; r < cs.rows; ++r) overflow = overflow || std::isinf(out[r]);
+    if (overflow) {
+        ce_rows_again_sink<T> again{out};
+        ce_forward<Arch, true>(cs, logits, target, again);
+    }
 }
 
 template <class T, class Tgt>
