@@ -1700,3 +1700,53 @@ TEMPLATE_TEST_CASE("transcendental: elu' for huge, tiny and subnormal alpha", "[
         }
     }
 }
+
+// Parameters beyond 2^100 (review findings): without FMA, Dekker's splitting of β, α or x
+// overflowed and gave NaN (swish{1e36}(1e-36), celu{3e38}'(-1)) or dropped a low part
+// (softplus{3e38}', 33 ULP); celu' dropped the low part of x / α wherever |x| >= 2^100, in
+// every build (celu{1e30}' at x = -2^106: 33 ULP in double). βx (or x / α) runs from -30 to 30
+// here; scalar and array calls alike.
+TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters beyond 2^100",
+                   "[transcendental]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const T max = std::numeric_limits<T>::max();
+    std::vector<double> zs;
+    for (double z = -30; z <= 30; z += 0.3125) zs.push_back(z);
+    zs.push_back(-1e-3);
+    const auto run = [&](const char* name, auto f, double p, bool over, auto ref_f, auto ref_d,
+                         auto scale_d) {
+        const T pt = static_cast<T>(p);
+        std::vector<T> x;
+        for (const double z : zs) {
+            const T v = static_cast<T>(over ? z * static_cast<double>(pt) : z / pt);
+            if (std::isfinite(v) && v != 0) x.push_back(v);
+        }
+        std::vector<T> y(x.size()), dy(x.size(), T(1)), dx(x.size());
+        xact::forward(f, x.data(), y.data(), x.size());
+        xact::backward(f, x.data(), dy.data(), dx.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const R xr = static_cast<R>(x[i]), pr = static_cast<R>(pt);
+            INFO(name << "{" << p << "}, x = " << x[i] << ": f " << y[i] << ", f' " << dx[i]);
+            CHECK(ulp_error(y[i], ref_f(xr, pr), R(0), true) <= value_bound);
+            CHECK(ulp_error(dx[i], ref_d(xr, pr), scale_d(xr, pr), false) <= deriv_bound);
+            CHECK(same(f(x[i]), y[i]));
+            CHECK(same(f.derivative(x[i]), dx[i]));
+        }
+    };
+    const auto no_scale = [](R, R) { return R(0); };
+    for (const double beta : {f32 ? 1e36 : 1e301, double(max), f32 ? 1e-36 : 1e-301}) {
+        run("swish", xact::swish{beta}, beta, false, r_swish<R>, r_swish_d<R>, r_swish_d_scale<R>);
+    }
+    for (const double beta : {f32 ? 1e36 : 1e301, double(max)})
+        run("softplus", xact::softplus{beta}, beta, false, r_softplus<R>, r_softplus_d<R>,
+            no_scale);
+    for (const double alpha : {1e30, f32 ? 3e38 : 1e301, double(max), -1e30}) {
+        run("celu", xact::celu{alpha}, alpha, true, r_celu<R>, r_celu_d<R>, no_scale);
+        // x = -1: x / α is tiny, f' is 1 rounded (it was NaN without FMA).
+        const xact::celu f{alpha};
+        const R want = r_celu_d(R(-1), static_cast<R>(static_cast<T>(alpha)));
+        CHECK(ulp_error(f.derivative(T(-1)), want, R(0), false) <= deriv_bound);
+    }
+}

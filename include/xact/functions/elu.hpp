@@ -119,12 +119,20 @@ struct celu {
     XACT_INLINE static void quotient(const T& x, const T& a, T& z, T& z_lo) noexcept {
         z = x / a;
         // The residual x - z α is exact. Beyond |z| = 200 (float) or 1500 (double) e^z is 0
-        // or overflows whatever z_lo is (and x / α may have overflowed), so it is dropped;
-        // also beyond |x| = 2^100, where Dekker's product (no FMA) could overflow.
+        // or overflows whatever z_lo is (and x / α may have overflowed), so it is dropped.
         const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
+#if XACT_HAS_FMA
         const T zl = detail::residual(x, z, a) / a;
-        z_lo = detail::select(detail::abs(x) < detail::splat<T>(0x1p100),
-                              detail::select(detail::abs(z) < lim, zl, T(0)), T(0));
+#else
+        // Dekker's product in the residual overflows beyond 2^100: there x and α are scaled
+        // by 2^-40 first (exact: both are far from the subnormal range where it matters).
+        const T big = detail::splat<T>(0x1p100);
+        const T s = detail::select((detail::abs(x) < big) & (detail::abs(a) < big),
+                                   detail::splat<T>(1), detail::splat<T>(0x1p-40));
+        const T as = a * s;
+        const T zl = detail::residual(x * s, z, as) / as;
+#endif
+        z_lo = detail::select(detail::abs(z) < lim, zl, T(0));
     }
 
     /// α expm1(x / α) for x <= 0, with z + z_lo = x / α. With `negative_z` (α > 0) only the

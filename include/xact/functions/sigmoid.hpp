@@ -250,8 +250,8 @@ struct swish {
         if (beta == 1.0) return value<true>(x, x, detail::logistic_of<false>(x));
         // β rounded to 0: x/2 (βx would be 0 · inf = NaN at x = ±inf).
         if (detail::scalar_t<T>(beta) == 0) return x * detail::splat<T>(0.5);
-        T b, b_lo; // βx = b + b_lo exactly
-        detail::two_product(detail::splat<T>(beta), x, b, b_lo);
+        T b, b_lo; // βx = b + b_lo exactly (_wide: β or x may be beyond 2^100)
+        detail::two_product_wide(detail::splat<T>(beta), x, b, b_lo);
         return value<false>(x, b, detail::logistic_of(b, b_lo));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
@@ -260,7 +260,7 @@ struct swish {
         if (beta == 1.0) return slope<true>(x, detail::logistic_of(x));
         if (detail::scalar_t<T>(beta) == 0) return detail::nan_or(x, detail::splat<T>(0.5));
         T bx, b_lo; // βx exactly, as in operator()
-        detail::two_product(detail::splat<T>(beta), x, bx, b_lo);
+        detail::two_product_wide(detail::splat<T>(beta), x, bx, b_lo);
         return slope<false>(bx, detail::logistic_of(bx, b_lo));
     }
     /// β must be finite, also once rounded to the element type (checked once per array call).
@@ -290,8 +290,11 @@ struct swish {
         // The numerators x and x (hi + lo) are carried exactly into one corrected division.
         // At x = ±inf on the b >= 0 side, x itself (σ = 1): the division would give inf - inf.
         const auto pos = b >= T(0);
-        T xh, xl;
-        detail::two_product(x, l.hi, xh, xl);
+        T xh, xl; // β = 1: |x| <= 150 (1100) wherever xh is used; else x may be huge
+        if constexpr (Unit)
+            detail::two_product(x, l.hi, xh, xl);
+        else
+            detail::two_product_wide(x, l.hi, xh, xl);
         const T q = l.over_d(detail::select(pos, x, xh),
                              detail::select(pos, T(0), detail::fma(x, l.lo, xl)));
         const T y = detail::select(pos, q, scaled<Unit>(q, l));

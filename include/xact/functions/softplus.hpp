@@ -100,16 +100,9 @@ XACT_INLINE void scaled_input(const T& x, const T& b, bool unit, T& zh, T& zl) n
         zl = T(scalar_t<T>(0));
         return;
     }
-#if XACT_HAS_FMA
-    detail::two_product(b, x, zh, zl);
-#else
-    // Dekker's split of x overflows above 2^115 (float) / 2^996 (double): there x is scaled
-    // down and β up by 2^64, both exactly (β x unchanged, or overflowing anyway).
-    const auto huge =
-        detail::abs(x) > splat<T>(std::is_same_v<scalar_t<T>, float> ? 0x1p100 : 0x1p900);
-    detail::two_product(b * detail::select(huge, splat<T>(0x1p64), splat<T>(1)),
-                        x * detail::select(huge, splat<T>(0x1p-64), splat<T>(1)), zh, zl);
-#endif
+    // _wide: without FMA, Dekker's split of x or β overflows above 2^115 (float) / 2^996
+    // (double); two_product_wide splits such an operand at a smaller scale.
+    detail::two_product_wide(b, x, zh, zl);
     zl = detail::select(detail::abs(zl) < splat<T>(1), zl, T(scalar_t<T>(0)));
 }
 
