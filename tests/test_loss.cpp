@@ -36,6 +36,7 @@
 #include <xact/loss.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -1520,6 +1521,27 @@ TEMPLATE_TEST_CASE("reduced elementwise losses whose sum overflows but whose mea
     }
 }
 
+/// Cross-entropy case {6, 7, inner} whose every third row has logit +h on class 0 and -h on
+/// class 1, with class target `target` or probability targets p on classes 0, 1, 2 (0 on the
+/// others); the other rows as make_ce gives them.
+template <class T>
+ce_data<T> make_ce_extreme(bool prob, std::size_t inner, std::uint64_t seed, T h,
+                           std::int64_t target, const std::array<T, 3>& p) {
+    const extents e{6, 7, inner};
+    ce_data<T> d = make_ce<T>(e, prob, 3.0, seed);
+    for (std::size_t r = 0; r < e.outer * inner; r += 3) {
+        const std::size_t base = (r / inner) * e.axis * inner + r % inner;
+        d.x[base] = h;
+        d.x[base + inner] = -h;
+        if (prob) {
+            for (std::size_t c = 0; c < e.axis; ++c) d.p[base + c * inner] = c < 3 ? p[c] : T(0);
+        } else {
+            d.y[r] = target;
+        }
+    }
+    return d;
+}
+
 // Cross-entropy rows whose loss m - x_y (or Z, QZ with label smoothing) exceeds the largest
 // finite value, among ordinary rows: the per-row loss is inf (its true value is beyond the
 // range), the mean is finite; reduced calls sum the rows again from scaled linear terms.
@@ -1532,23 +1554,12 @@ TEMPLATE_TEST_CASE("reduced cross_entropy whose row losses overflow but whose me
     for (const bool prob : {false, true})
         for (const std::size_t inner : {std::size_t(1), std::size_t(3)})
             for (const double eps : {0.0, 0.1}) {
-                const extents e{6, 7, inner};
-                ce_data<T> d = make_ce<T>(e, prob, 3.0, 40 + inner);
+                // The target (or a target weight of 1/2) on class 1: a row loss of about
+                // 1.2 max.
+                const ce_data<T> d =
+                    make_ce_extreme<T>(prob, inner, 40 + inner, h, 1, {T(0), T(0.5), T(0.5)});
+                const extents e = d.e;
                 const std::size_t rows = e.outer * e.inner;
-                // Every third row: +h on class 0, -h on class 1 (the target, or a target
-                // weight of 1/2 for probabilities): a row loss of about 1.2 max.
-                for (std::size_t r = 0; r < rows; r += 3) {
-                    const std::size_t o = r / inner, j = r % inner;
-                    const std::size_t base = o * e.axis * inner + j;
-                    d.x[base] = h;
-                    d.x[base + inner] = -h;
-                    if (prob) {
-                        for (std::size_t c = 0; c < e.axis; ++c)
-                            d.p[base + c * inner] = c == 1 || c == 2 ? T(0.5) : T(0);
-                    } else {
-                        d.y[r] = 1;
-                    }
-                }
                 xact::cross_entropy_options o;
                 o.label_smoothing = eps;
                 const auto ref = ce_reference(d, o);
@@ -1589,21 +1600,9 @@ TEMPLATE_TEST_CASE("cross_entropy per row: finite losses whose terms overflow", 
     for (const bool prob : {false, true})
         for (const std::size_t inner : {std::size_t(1), std::size_t(3)})
             for (const double eps : {0.0, 0.1}) {
-                const extents e{6, 7, inner};
-                ce_data<T> d = make_ce<T>(e, prob, 3.0, 80 + inner);
-                const std::size_t rows = e.outer * e.inner;
-                for (std::size_t r = 0; r < rows; r += 3) {
-                    const std::size_t o = r / inner, j = r % inner;
-                    const std::size_t base = o * e.axis * inner + j;
-                    d.x[base] = h;
-                    d.x[base + inner] = -h;
-                    if (prob) {
-                        for (std::size_t c = 0; c < e.axis; ++c)
-                            d.p[base + c * inner] = c == 0 ? T(0.9) : c == 1 ? T(0.1) : T(0);
-                    } else {
-                        d.y[r] = 0;
-                    }
-                }
+                const ce_data<T> d =
+                    make_ce_extreme<T>(prob, inner, 80 + inner, h, 0, {T(0.9), T(0.1), T(0)});
+                const std::size_t rows = d.e.outer * d.e.inner;
                 xact::cross_entropy_options o;
                 o.label_smoothing = eps;
                 const auto ref = ce_reference(d, o);
