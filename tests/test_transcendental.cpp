@@ -1736,6 +1736,26 @@ TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters bey
         }
     };
     const auto no_scale = [](R, R) { return R(0); };
+    // swish with a tiny |β| far left (βx below -150 / -1100), where |x| is large enough for
+    // x σ(βx) to be representable: it was 0 (β = 1e-36, x = -1.7e38 gives -2.5e-36).
+    for (const double beta : {f32 ? 1e-36 : 1e-305, f32 ? -1e-36 : -1e-305, f32 ? 1e-30 : 1e-290}) {
+        const xact::swish f{beta};
+        const T bt = static_cast<T>(beta);
+        std::vector<T> x;
+        for (double z = f32 ? -140 : -1000; z > (f32 ? -260 : -1700); z -= (f32 ? 0.75 : 4.75)) {
+            const T v = static_cast<T>(z / static_cast<double>(bt));
+            if (std::isfinite(v)) x.push_back(v);
+        }
+        std::vector<T> y(x.size());
+        xact::forward(f, x.data(), y.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const R want = r_swish(static_cast<R>(x[i]), static_cast<R>(bt));
+            INFO("swish{" << beta << "}, x = " << x[i] << ": got " << y[i] << ", want "
+                          << static_cast<ld>(want));
+            CHECK(ulp_error(y[i], want, R(0), true) <= value_bound);
+            CHECK(same(f(x[i]), y[i]));
+        }
+    }
     for (const double beta : {f32 ? 1e36 : 1e301, double(max), f32 ? 1e-36 : 1e-301}) {
         run("swish", xact::swish{beta}, beta, false, r_swish<R>, r_swish_d<R>, r_swish_d_scale<R>);
     }

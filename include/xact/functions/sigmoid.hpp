@@ -238,7 +238,7 @@ struct tanh {
 
 /// swish(x) = x σ(βx) (silu: β = 1); f' = σ(βx) + βx σ(βx) σ(-βx). β is rounded to T once and
 /// βx rounds once (exact for β = 1). Tails: swish(-inf) = -0, swish(+inf) = +inf for β > 0;
-/// where σ underflows to 0 the result is a zero with the sign of x. Max error 2 ULP (β = 1).
+/// where x σ(βx) underflows the result is a zero with the sign of x. Max error 2 ULP (β = 1).
 struct swish {
     double beta = 1.0;
 
@@ -252,7 +252,10 @@ struct swish {
         if (detail::scalar_t<T>(beta) == 0) return x * detail::splat<T>(0.5);
         T b, b_lo; // βx = b + b_lo exactly (_wide: β or x may be beyond 2^100)
         detail::two_product_wide(detail::splat<T>(beta), x, b, b_lo);
-        return value<false>(x, b, detail::logistic_of(b, b_lo));
+        const auto l = detail::logistic_of(b, b_lo);
+        return detail::two_regimes(
+            x, b < far_below<T>(), [&](const T& v) { return value<false>(v, b, l); },
+            [&](const T& v) { return far_value(v, b, b_lo); });
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
@@ -273,6 +276,26 @@ struct swish {
     }
 
   private:
+    /// Below this βx, x σ(βx) rounds to 0 where |x| <= 1 (so always for β = 1).
+    template <class T>
+    XACT_INLINE static T far_below() noexcept {
+        return detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
+    }
+    /// x σ(b) = x e^(b + b_lo) for b below far_below, where a tiny |β| leaves |x| large enough
+    /// for a representable result (β = 1e-36, x = -1.7e38: -2.5e-36). e^b = (hi + lo) 2^n
+    /// (below -200 / -1500 the result is 0 for any x), x is scaled by 2^-64 (2^-512) first so
+    /// that x hi cannot overflow (exact wherever the result is not 0), and the product is
+    /// scaled by 2^(n + 64) last, rounding once. 0 with the sign of x below the clamp.
+    template <class T>
+    XACT_INLINE static T far_value(const T& x, const T& b, const T& b_lo) noexcept {
+        constexpr bool f32 = std::is_same_v<detail::scalar_t<T>, float>;
+        const auto e = math::detail::exp_parts_of<T, true, true>(b);
+        const T xs = x * detail::splat<T>(f32 ? 0x1p-64 : 0x1p-512);
+        const T m = detail::fma(xs, e.hi, xs * detail::fma(e.hi, b_lo, e.lo));
+        const T y = detail::scale2(m, e.n + detail::int_t<T>(f32 ? 64 : 512));
+        const T lim = detail::splat<T>(f32 ? -200.0 : -1500.0);
+        return detail::select(b < lim, detail::copysign(T(0), x), y);
+    }
     /// x 2^n (n of l) for the b < 0 side: scale2_down needs |x| <= 2^27 (true for β = 1).
     template <bool Unit, class T>
     XACT_INLINE static T scaled(const T& x, const detail::logistic<T>& l) noexcept {
@@ -307,10 +330,8 @@ struct swish {
         // Far out (and at x = ±inf, where inf * 0 would be NaN) the result is a zero with the
         // sign of x: below -150 (float) or -1100 (double), |x| e^-|x| rounds to 0. For β = 1
         // that x is negative.
-        const T far =
-            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -150.0 : -1100.0);
         const T zero = Unit ? detail::splat<T>(-0.0) : detail::copysign(T(0), x);
-        return detail::select(b < far, zero, y2);
+        return detail::select(b < far_below<T>(), zero, y2);
     }
     /// f'(x) = σ(b) (1 + b σ(-b)) from the logistic core of b = βx.
     template <bool Unit, class T>
