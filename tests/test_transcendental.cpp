@@ -1704,7 +1704,8 @@ TEMPLATE_TEST_CASE("transcendental: elu' for huge, tiny and subnormal alpha", "[
 // Parameters beyond 2^100 (review findings): without FMA, Dekker's splitting of β, α or x
 // overflowed and gave NaN (swish{1e36}(1e-36), celu{3e38}'(-1)) or dropped a low part
 // (softplus{3e38}', 33 ULP); celu' dropped the low part of x / α wherever |x| >= 2^100, in
-// every build (celu{1e30}' at x = -2^106: 33 ULP in double). βx (or x / α) runs from -30 to 30
+// every build (celu{1e30}' at x = -2^106: 33 ULP in double); swish{3e-38}(-3.4e38) was NaN (x
+// times e^(βx)'s mantissa overflowed before the scaling). βx (or x / α) runs from -30 to 30
 // here; scalar and array calls alike.
 TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters beyond 2^100",
                    "[transcendental]", float, double) {
@@ -1756,7 +1757,8 @@ TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters bey
             CHECK(same(f(x[i]), y[i]));
         }
     }
-    for (const double beta : {f32 ? 1e36 : 1e301, double(max), f32 ? 1e-36 : 1e-301}) {
+    for (const double beta :
+         {f32 ? 1e36 : 1e301, double(max), f32 ? 1e-36 : 1e-301, f32 ? 3e-38 : 1e-307}) {
         run("swish", xact::swish{beta}, beta, false, r_swish<R>, r_swish_d<R>, r_swish_d_scale<R>);
     }
     for (const double beta : {f32 ? 1e36 : 1e301, double(max)})

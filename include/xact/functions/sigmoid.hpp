@@ -253,9 +253,19 @@ struct swish {
         T b, b_lo; // βx = b + b_lo exactly (_wide: β or x may be beyond 2^100)
         detail::two_product_wide(detail::splat<T>(beta), x, b, b_lo);
         const auto l = detail::logistic_of(b, b_lo);
+        // Rare lanes: βx far left (far_value), or |x| so large (a tiny |β|) that x e^b may
+        // overflow before the scaling by 2^n; there x / 4 takes its place and the result is
+        // multiplied by 4 (both exact: the result is far above the subnormal range).
+        const auto far = b < far_below<T>();
+        const T big =
+            detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p100 : 0x1p1000);
         return detail::two_regimes(
-            x, b < far_below<T>(), [&](const T& v) { return value<false>(v, b, l); },
-            [&](const T& v) { return far_value(v, b, b_lo); });
+            x, far | (detail::abs(x) > big), [&](const T& v) { return value<false>(v, b, l); },
+            [&](const T& v) {
+                const T four = detail::splat<T>(4);
+                return detail::select(far, far_value(v, b, b_lo),
+                                      value<false>(v / four, b, l) * four);
+            });
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
