@@ -758,3 +758,34 @@ TEMPLATE_TEST_CASE("backward passes where a sum or a difference overflows", "[so
                     }
             }
 }
+
+// softmax_backward's wide path (a sum that overflows) must keep the formula's IEEE value where
+// y holds an infinity: <y, dy> = inf * 3 denorm_min = inf, so dx = y (dy - inf) = -inf where
+// y > 0 and NaN where y = 0. Its sum of dy 2^-K (where 3 denorm_min becomes 0) gave NaN
+// everywhere (found by the directed-rounding test, test_fenv). Last axis and a strided axis.
+TEMPLATE_TEST_CASE("softmax_backward with an infinite y and a tiny dy", "[softmax]", float,
+                   double) {
+    using T = TestType;
+    using L = std::numeric_limits<T>;
+    for (const std::size_t inner : {std::size_t(1), std::size_t(3)}) {
+        const std::size_t len = 21;
+        const extents e{1, len, inner};
+        std::vector<T> y(len * inner), dy(len * inner), dx(len * inner);
+        for (std::size_t c = 0; c < len; ++c)
+            for (std::size_t j = 0; j < inner; ++j) {
+                const std::size_t i = c * inner + j;
+                y[i] = c == 0 ? L::infinity() : c == 1 ? T(0) : T(0.25);
+                dy[i] = c == 0 ? L::denorm_min() * T(3) : T(c) - T(10);
+            }
+        xact::softmax_backward(y.data(), dy.data(), dx.data(), e);
+        for (std::size_t c = 0; c < len; ++c)
+            for (std::size_t j = 0; j < inner; ++j) {
+                const T got = dx[c * inner + j];
+                INFO("inner " << inner << ", c " << c << ": got " << got);
+                if (c == 1)
+                    CHECK(std::isnan(got));
+                else
+                    CHECK(got == -L::infinity());
+            }
+    }
+}

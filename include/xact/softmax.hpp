@@ -709,13 +709,16 @@ inline constexpr T wide_sum_limit = std::numeric_limits<T>::max() * T(0x1p-16);
 /// whose sum exceeds 1 by an ULP, dy = max): there v (g 2^-K - s_k) 2^K with s_k = <y, g 2^-K>
 /// summed from the scaled terms (backward_scale::down, K = shift). The scalings are exact for
 /// every g whose bits matter against |s| near the top of the range, so this rounds as
-/// v (g - s); the scaling back overflows only where the true result does.
+/// v (g - s); the scaling back overflows only where the true result does. Where s_k is not
+/// finite (y or dy holds inf or NaN: s_k may even be NaN where s is inf, from inf times a dy
+/// scaled to 0), v (g - s) is kept: the formula's IEEE value.
 template <class V>
 XACT_INLINE V times_wide_difference(const V& v, const V& g, const V& s, const V& s_k) noexcept {
     using S = detail::scalar_t<V>;
     using BS = backward_scale<S>;
+    const V max(std::numeric_limits<S>::max());
     const V d = g - s;
-    return detail::select(detail::abs(d) <= V(std::numeric_limits<S>::max()), v * d,
+    return detail::select((detail::abs(d) <= max) | !(detail::abs(s_k) <= max), v * d,
                           (v * (g * V(BS::down) - s_k)) * V(BS::up));
 }
 
