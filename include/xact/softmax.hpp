@@ -732,18 +732,21 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
                             std::size_t stride, bool log) noexcept {
     using V = typename IO::V;
     using BS = backward_scale<T>;
-    V s_hi(T(0)), s_lo(T(0));
     if (log) {
-        for (std::size_t c = 0; c < len; ++c)
-            accumulate(s_hi, s_lo, io.load(dy + c * stride, T(0)));
-        const V s = dw_value(s_hi, s_lo);
+        // The sum of dy per lane, or (Down) of dy 2^-K.
+        const auto sum = [&](auto down) {
+            V s_hi(T(0)), s_lo(T(0));
+            for (std::size_t c = 0; c < len; ++c) {
+                V g = io.load(dy + c * stride, T(0));
+                if constexpr (decltype(down)::value) g = g * V(BS::down);
+                accumulate(s_hi, s_lo, g);
+            }
+            return dw_value(s_hi, s_lo);
+        };
+        const V s = sum(std::false_type{});
         V s_down = s; // lanes whose sum is not finite: again from dy 2^-K (sum_dy_factor)
-        if (!xsimd::all(detail::abs(s) <= V(std::numeric_limits<T>::max()))) {
-            V t_hi(T(0)), t_lo(T(0));
-            for (std::size_t c = 0; c < len; ++c)
-                accumulate(t_hi, t_lo, io.load(dy + c * stride, T(0)) * V(backward_scale<T>::down));
-            s_down = dw_value(t_hi, t_lo);
-        }
+        if (!xsimd::all(detail::abs(s) <= V(std::numeric_limits<T>::max())))
+            s_down = sum(std::true_type{});
         V sp;
         detail::int_t<V> k;
         sum_dy_factor(s, s_down, sp, k);
@@ -766,24 +769,21 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
     const auto small = gmax < V(BS::g_limit);
     const V up = detail::select(small, V(BS::up), V(T(1)));
     const V down = detail::select(small, V(BS::down), V(T(1)));
-    for (std::size_t c = 0; c < len; ++c) {
-        V p, p_err;
-        two_product_wide(io.load(y + c * stride, T(0)), io.load(dy + c * stride, T(0)) * up, p,
-                         p_err);
-        accumulate(s_hi, s_lo, p);
-        s_lo = s_lo + p_err;
-    }
-    const V s = dw_value(s_hi, s_lo);
-    if (!xsimd::all(gmax + detail::abs(s) < V(wide_difference_limit<T>))) { // rare
-        V k_hi(T(0)), k_lo(T(0)); // s 2^-K, from the scaled terms (times_wide_difference)
+    // <y, dy f> per lane (f: powers of two, so every f gives the same sum scaled by f).
+    const auto dot = [&](const V& f) {
+        V d_hi(T(0)), d_lo(T(0));
         for (std::size_t c = 0; c < len; ++c) {
             V p, p_err;
-            two_product_wide(io.load(y + c * stride, T(0)),
-                             (io.load(dy + c * stride, T(0)) * up) * V(BS::down), p, p_err);
-            accumulate(k_hi, k_lo, p);
-            k_lo = k_lo + p_err;
+            two_product_wide(io.load(y + c * stride, T(0)), io.load(dy + c * stride, T(0)) * f, p,
+                             p_err);
+            accumulate(d_hi, d_lo, p);
+            d_lo = d_lo + p_err;
         }
-        const V s_k = dw_value(k_hi, k_lo);
+        return dw_value(d_hi, d_lo);
+    };
+    const V s = dot(up);
+    if (!xsimd::all(gmax + detail::abs(s) < V(wide_difference_limit<T>))) { // rare
+        const V s_k = dot(up * V(BS::down)); // s 2^-K from the scaled terms (times_wide_difference)
         for (std::size_t c = 0; c < len; ++c) {
             const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0)) * up;
             io.store(dx + c * stride, times_wide_difference(v, g, s, s_k) * down);
