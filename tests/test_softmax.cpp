@@ -789,3 +789,49 @@ TEMPLATE_TEST_CASE("softmax_backward with an infinite y and a tiny dy", "[softma
             }
     }
 }
+
+// log_softmax_backward where sum(dy) overflows and a result lies at the top of the range:
+// y = [0, -inf, ...], dy = [a, max - m ULP, 2, 3, ...] with a in [max / 2, max) gives
+// dx_0 = -(max - m ULP + 2 + 3 + ...). The scaled sum's low word must take part: with its
+// high word alone, dx_0 rounded to -inf for some a.
+// Last axis (rows of 2 and 21) and a strided axis.
+TEMPLATE_TEST_CASE("log_softmax_backward: a finite result at the top of the range", "[softmax]",
+                   float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    for (const std::size_t len : {std::size_t(2), std::size_t(21)})
+        for (const std::size_t inner : {std::size_t(1), std::size_t(3)})
+            for (int m = 0; m < 64; ++m) {
+                const extents e{2, len, inner};
+                T first = L::max() * (T(0.5) + T(m) / T(128)); // 0.5 max ... 0.99 max
+                for (int i = 0; i < m % 7; ++i) first = std::nextafter(first, T(0));
+                std::vector<T> y(e.size()), dy(e.size()), dx(e.size());
+                T top = L::max();
+                for (int i = 0; i < m % 4; ++i) top = std::nextafter(top, T(0));
+                for (std::size_t o = 0; o < e.outer; ++o)
+                    for (std::size_t c = 0; c < len; ++c)
+                        for (std::size_t j = 0; j < inner; ++j) {
+                            const std::size_t i = (o * len + c) * inner + j;
+                            y[i] = c == 0 ? T(0) : -L::infinity();
+                            dy[i] = c == 0 ? first : c == 1 ? top : T(c);
+                        }
+                xact::log_softmax_backward(y.data(), dy.data(), dx.data(), e);
+                for (std::size_t o = 0; o < e.outer; ++o)
+                    for (std::size_t j = 0; j < inner; ++j) {
+                        R sum = 0;
+                        for (std::size_t c = 0; c < len; ++c)
+                            sum += static_cast<R>(dy[(o * len + c) * inner + j]);
+                        for (std::size_t c = 0; c < len; ++c) {
+                            const std::size_t i = (o * len + c) * inner + j;
+                            const R want = static_cast<R>(dy[i]) - (c == 0 ? sum : R(0));
+                            const ld r = static_cast<ld>(want);
+                            INFO("len " << len << ", inner " << inner << ", m " << m << ", c " << c
+                                        << ": got " << dx[i] << ", want " << r);
+                            REQUIRE(std::isfinite(dx[i]));
+                            const ld u = xact_test::ulp_of<T>(std::fabs(r));
+                            CHECK(std::fabs(static_cast<ld>(dx[i]) - r) / u <= bound);
+                        }
+                    }
+            }
+}

@@ -669,34 +669,48 @@ struct backward_scale {
     static constexpr int shift = f32 ? 64 : 512; // up = 2^shift
 };
 
-/// The factor s = s' 2^k of exp_times for a sum s of dy: k = K = backward_scale::shift where |s| >
-/// 1 (else 0), s' = s 2^-k; where s is not finite (a sum or a partial sum overflowed, or dy holds
-/// inf or NaN), s' = s_down, the sum taken again of dy 2^-K (finite up to 2^K times the largest
-/// value; dy 2^-K may lose bits to underflow, 2^-150 or 2^-1075 at most each, nothing against a sum
-/// that overflowed).
+/// The factor s = s' 2^k of exp_times for a sum s (+ s_lo) of dy: k = K = backward_scale::shift
+/// where |s| > 1 (else 0), s' = s 2^-k; where s is not finite (a sum or a partial sum overflowed,
+/// or dy holds inf or NaN), s' = s_down, the sum taken again of dy 2^-K (finite up to 2^K times
+/// the largest value; dy 2^-K may lose bits to underflow, 2^-150 or 2^-1075 at most each, nothing
+/// against a sum that overflowed). sp_lo is the low word of s' (minus_exp_times_wide).
 template <class V>
-XACT_INLINE void sum_dy_factor(const V& s, const V& s_down, V& sp, detail::int_t<V>& k) noexcept {
+XACT_INLINE void sum_dy_factor(const V& s, const V& s_lo, const V& s_down, const V& s_down_lo,
+                               V& sp, V& sp_lo, detail::int_t<V>& k) noexcept {
     using S = detail::scalar_t<V>;
     using I = detail::int_t<V>;
     const V a = detail::abs(s);
-    const V scaled = s * detail::select(a > V(S(1)), V(backward_scale<S>::down), V(S(1)));
-    sp = detail::select(a <= V(std::numeric_limits<S>::max()), scaled, s_down);
+    const V f = detail::select(a > V(S(1)), V(backward_scale<S>::down), V(S(1)));
+    const auto finite = a <= V(std::numeric_limits<S>::max());
+    sp = detail::select(finite, s * f, s_down);
+    sp_lo = detail::select(finite, s_lo * f, s_down_lo);
     // K where |s| > 1 (or NaN), as an integer mask: the bits of |s| - 1 are positive there.
     k = detail::select(detail::as_int(a - V(S(1))) > I(0), I(backward_scale<S>::shift), I(0));
 }
 
 /// g - e^v s (exp_times) also where e^v s alone overflows but the difference does not
-/// (y = log 0.6, dy = 0.9 max twice): there (g 2^-K - e^v s 2^-K) 2^K, K = backward_scale::shift,
-/// which rounds as g - e^v s (g 2^-K is exact for every g whose bits matter against e^v s near
-/// the top of the range).
+/// (y = log 0.6, dy = 0.9 max twice): there g 2^-K - e^v (s' + s'_lo) 2^(k-K), K =
+/// backward_scale::shift, in double-word arithmetic, rounded once and scaled back by 2^K. The
+/// low words keep a result at the top of the range finite (y = [0, -inf], dy = [0.9 max, max]:
+/// dx_0 = -max); g 2^-K is exact for every g whose bits matter against e^v s there.
 template <class V>
-XACT_INLINE V minus_exp_times_wide(const V& g, const V& v, const V& sp,
+XACT_INLINE V minus_exp_times_wide(const V& g, const V& v, const V& sp, const V& sp_lo,
                                    const detail::int_t<V>& k) noexcept {
     using S = detail::scalar_t<V>;
     using BS = backward_scale<S>;
+    const V max(std::numeric_limits<S>::max());
     const V r = g - exp_times(v, sp, k);
-    const V r2 = (g * V(BS::down) - exp_times(v, sp, k - detail::int_t<V>(BS::shift))) * V(BS::up);
-    return detail::select(detail::abs(r) <= V(std::numeric_limits<S>::max()), r, r2);
+    const auto e = math::detail::exp_parts_of<V, false, true>(v);
+    const detail::int_t<V> n = e.n + k - detail::int_t<V>(BS::shift);
+    const V p = e.hi * sp;
+    const V p_lo = detail::fma(e.hi, sp, -p) + detail::fma(e.lo, sp, e.hi * sp_lo);
+    V d, d_lo;
+    two_sum(g * V(BS::down), -math::detail::scale2_clamped(p, n), d, d_lo);
+    const V r2 = (d + (d_lo - math::detail::scale2_clamped(p_lo, n))) * V(BS::up);
+    // Where a part is not finite (s' or g infinite, or NaN), r is the formula's IEEE value.
+    const auto wide =
+        !(detail::abs(r) <= max) & (detail::abs(d) <= max) & (detail::abs(p_lo) <= max);
+    return detail::select(wide, r2, r);
 }
 
 /// Sums of dy whose magnitude reaches this (or that are not finite) take minus_exp_times_wide:
@@ -733,27 +747,31 @@ void softmax_backward_lines(const IO& io, const T* y, const T* dy, T* dx, std::s
     using V = typename IO::V;
     using BS = backward_scale<T>;
     if (log) {
-        // The sum of dy per lane, or (Down) of dy 2^-K.
-        const auto sum = [&](auto down) {
+        // The sum of dy per lane as hi + lo, or (Down) of dy 2^-K.
+        const auto sum = [&](auto down, V& lo) {
             V s_hi(T(0)), s_lo(T(0));
             for (std::size_t c = 0; c < len; ++c) {
                 V g = io.load(dy + c * stride, T(0));
                 if constexpr (decltype(down)::value) g = g * V(BS::down);
                 accumulate(s_hi, s_lo, g);
             }
-            return dw_value(s_hi, s_lo);
+            const V hi = dw_value(s_hi, s_lo);
+            lo = detail::select(detail::abs(hi) <= V(std::numeric_limits<T>::max()),
+                                s_lo - (hi - s_hi), V(T(0)));
+            return hi;
         };
-        const V s = sum(std::false_type{});
+        V s_lo, s_down_lo(T(0));
+        const V s = sum(std::false_type{}, s_lo);
         V s_down = s; // lanes whose sum is not finite: again from dy 2^-K (sum_dy_factor)
         if (!xsimd::all(detail::abs(s) <= V(std::numeric_limits<T>::max())))
-            s_down = sum(std::true_type{});
-        V sp;
+            s_down = sum(std::true_type{}, s_down_lo);
+        V sp, sp_lo;
         detail::int_t<V> k;
-        sum_dy_factor(s, s_down, sp, k);
+        sum_dy_factor(s, s_lo, s_down, s_down_lo, sp, sp_lo, k);
         if (!xsimd::all(detail::abs(s) < V(wide_sum_limit<T>))) { // rare
             for (std::size_t c = 0; c < len; ++c) {
                 const V v = io.load(y + c * stride, T(0)), g = io.load(dy + c * stride, T(0));
-                io.store(dx + c * stride, minus_exp_times_wide(g, v, sp, k));
+                io.store(dx + c * stride, minus_exp_times_wide(g, v, sp, sp_lo, k));
             }
             return;
         }
@@ -884,7 +902,7 @@ XACT_INLINE void row_chains(const T* y, const T* dy, std::size_t n, const Visit&
 /// lanes whose maximum is max |dy| (NaN lanes may count or not).
 template <bool Log, bool Scaled, class Arch, class T>
 T row_backward_sum(const T* y, const T* dy, std::size_t n, T up = T(1),
-                   xsimd::batch<T, Arch>* g_max = nullptr) noexcept {
+                   xsimd::batch<T, Arch>* g_max = nullptr, T* lo = nullptr) noexcept {
     using B = xsimd::batch<T, Arch>;
     term_sum<B> s[4];
     B m[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
@@ -909,6 +927,7 @@ T row_backward_sum(const T* y, const T* dy, std::size_t n, T up = T(1),
     if (g_max != nullptr) *g_max = xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3]));
     T s_hi, s_lo;
     row_total(s[0].merged(s[2]), s[1].merged(s[3]), s_hi, s_lo);
+    if (lo != nullptr) *lo = std::abs(s_hi) <= std::numeric_limits<T>::max() ? s_lo : T(0);
     return s_hi;
 }
 
@@ -916,18 +935,21 @@ template <class Arch, class T>
 void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t n, bool log) noexcept {
     using B = xsimd::batch<T, Arch>;
     if (log) {
-        const T s0 = row_backward_sum<true, false, Arch>(y, dy, n);
+        T s0_lo, s_down_lo = T(0);
+        const T s0 =
+            row_backward_sum<true, false, Arch>(y, dy, n, T(1), static_cast<B*>(nullptr), &s0_lo);
         // A sum that is not finite is taken again from dy 2^-K (sum_dy_factor).
         const T s_down =
             std::isfinite(s0)
                 ? s0
-                : row_backward_sum<true, true, Arch>(y, dy, n, backward_scale<T>::down);
-        B sp;
+                : row_backward_sum<true, true, Arch>(y, dy, n, backward_scale<T>::down,
+                                                     static_cast<B*>(nullptr), &s_down_lo);
+        B sp, sp_lo;
         detail::int_t<B> k;
-        sum_dy_factor(B(s0), B(s_down), sp, k);
+        sum_dy_factor(B(s0), B(s0_lo), B(s_down), B(s_down_lo), sp, sp_lo, k);
         if (!(std::abs(s0) < wide_sum_limit<T>)) { // rare: e^y s may overflow
-            map2<Arch>(y, dy, dx, n, [sp, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
-                return minus_exp_times_wide(g, v, sp, k);
+            map2<Arch>(y, dy, dx, n, [sp, sp_lo, k](const B& v, const B& g) XACT_LAMBDA_INLINE {
+                return minus_exp_times_wide(g, v, sp, sp_lo, k);
             });
             return;
         }
