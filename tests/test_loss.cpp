@@ -1711,3 +1711,104 @@ TEMPLATE_TEST_CASE("cross_entropy: gradients with strong label smoothing and hug
         CHECK(rel_ulps(dx[c], want) <= 4);
     }
 }
+
+// A review found the target's gradient of a confident row ([0, -20], target 0) exactly 0 once
+// the upstream gradient reached about 2^36 (float) or 2^388 (double): the numerator Q e - q S,
+// formed at the scale 2^K of k, dropped the low part of q S beyond 2^100 (2^900) also with
+// FMA. Class and probability targets, last axis and a strided axis, reduced and per row.
+TEMPLATE_TEST_CASE("cross_entropy: a confident row's gradient under a huge upstream gradient",
+                   "[loss]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const R sm1 = rm::exp(R(-20)) / (1 + rm::exp(R(-20)));
+    const bool f32 = std::is_same_v<T, float>;
+    const std::vector<T> scales = f32 ? std::vector<T>{T(0x1p36), T(1e11), T(0x1p60), T(1e30)}
+                                      : std::vector<T>{T(0x1p388), T(1e117), T(1e200), T(1e300)};
+    for (const extents& e : {extents{1, 2, 1}, extents{2, 2, 3}, extents{1, 2, 17}}) {
+        const std::size_t n = e.size(), rows = e.outer * e.inner;
+        std::vector<T> x(n), p(n, T(0)), g(n);
+        for (std::size_t o = 0; o < e.outer; ++o)
+            for (std::size_t j = 0; j < e.inner; ++j) {
+                x[(o * 2 + 0) * e.inner + j] = T(0);
+                x[(o * 2 + 1) * e.inner + j] = T(-20);
+                p[(o * 2 + 0) * e.inner + j] = T(1);
+            }
+        const std::vector<std::int64_t> y(rows, 0);
+        xact::cross_entropy_options o;
+        o.red = reduction::sum;
+        for (const T k : scales)
+            for (int variant = 0; variant < 3; ++variant) {
+                INFO("extents {" << e.outer << ", 2, " << e.inner << "}, k " << k << ", variant "
+                                 << variant);
+                const std::vector<T> dout(rows, k);
+                if (variant == 0)
+                    xact::cross_entropy_backward(x.data(), y.data(), g.data(), e, o, k);
+                else if (variant == 1)
+                    xact::cross_entropy_backward(x.data(), p.data(), g.data(), e, o, k);
+                else
+                    xact::cross_entropy_backward(x.data(), y.data(), dout.data(), g.data(), e);
+                for (std::size_t r = 0; r < e.outer; ++r)
+                    for (std::size_t j = 0; j < e.inner; ++j) {
+                        CHECK(rel_ulps(g[(r * 2) * e.inner + j], -R(k) * sm1) <= 4);
+                        CHECK(rel_ulps(g[(r * 2 + 1) * e.inner + j], R(k) * sm1) <= 4);
+                    }
+            }
+    }
+}
+
+// binary_cross_entropy_with_logits accepts targets outside [0, 1]. A review found the gradient
+// -inf where |t| 2^K overflows (K = exponent(k) + 64 or + 512, the scale that keeps the
+// logistic's tail): x = 0, t = 2e19 gave -inf for -2e19. And a reduced loss whose terms
+// overflow with both signs gave NaN (inf - inf) instead of taking the rescaled pass.
+TEMPLATE_TEST_CASE("binary_cross_entropy_with_logits: targets far outside [0, 1]", "[loss]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    const std::vector<T> xs = {T(0), T(1), T(-3), T(40), T(-50)};
+    const std::vector<T> ts = f32 ? std::vector<T>{T(5), T(2e19), T(-5e25), T(1e30)}
+                                  : std::vector<T>{T(5), T(1e160), T(-1e200), T(1e300)};
+    const std::vector<T> ks =
+        f32 ? std::vector<T>{T(1), T(1e20), T(1e-20)} : std::vector<T>{T(1), T(1e150), T(1e-150)};
+    std::vector<T> x, t;
+    for (const T xv : xs)
+        for (const T tv : ts) {
+            x.push_back(xv);
+            t.push_back(tv);
+        }
+    std::vector<T> dx(x.size()), dout(x.size());
+    for (const T k : ks) {
+        std::fill(dout.begin(), dout.end(), k);
+        for (int each = 0; each < 2; ++each) {
+            if (each == 0)
+                xact::binary_cross_entropy_with_logits_backward(x.data(), t.data(), dx.data(),
+                                                                x.size(), reduction::sum, k);
+            else
+                xact::binary_cross_entropy_with_logits_backward(x.data(), t.data(), dout.data(),
+                                                                dx.data(), x.size());
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                const R want = R(k) * bce_def::grad(static_cast<R>(x[i]), static_cast<R>(t[i]));
+                INFO("x " << x[i] << ", t " << t[i] << ", k " << k << ", each " << each << ": got "
+                          << dx[i]);
+                CHECK(rel_ulps(dx[i], want) <= bce_def::grad_ulp);
+            }
+        }
+    }
+    // Terms of both signs beyond the range: x (1 - t) = +-1e60 (float) whose sum is 2e30.
+    const T big = f32 ? T(1e30) : T(1e200);
+    const T xb[2] = {big, big}, tb[2] = {-big, big};
+    for (const reduction r : {reduction::sum, reduction::mean}) {
+        const T got = xact::binary_cross_entropy_with_logits(xb, tb, 2, r);
+        R want = 0, mag = 0;
+        for (int i = 0; i < 2; ++i) {
+            want += bce_def::loss(static_cast<R>(xb[i]), static_cast<R>(tb[i]));
+            mag += rm::fabs(static_cast<R>(xb[i]) * (1 - static_cast<R>(tb[i])));
+        }
+        if (r == reduction::mean) {
+            want /= 2;
+            mag /= 2;
+        }
+        INFO("reduced " << (r == reduction::sum ? "sum" : "mean") << ": got " << got);
+        CHECK(abs_ulps(got, want, mag) <= bce_def::reduced_ulp);
+    }
+}

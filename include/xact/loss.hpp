@@ -586,8 +586,15 @@ struct bce_op {
         const auto e = math::detail::exp_parts_of<V, true, true>(detail::select(tail, z, zero));
         const V s_tail = math::detail::scale2_clamped(e.hi, e.n + shift);
         const V s = detail::select(tail, s_tail, xact::sigmoid{}(z)*up);
-        const V g = detail::select(x > zero, (one - t) * up - s, s - t * up);
-        return scaled_mul_dw(kh * down, kl * down, g, zero, factor);
+        const V c = one - t;
+        const V g = detail::select(x > zero, c * up - s, s - t * up);
+        // Targets far outside [0, 1] (|t| 2^K beyond the range) take k (sigmoid - t) unscaled:
+        // against such a t no tail of the sigmoid matters.
+        const auto wide = !(detail::abs(g) < inf_of<V>());
+        const V gw = detail::select(x > zero, c - s * down, s * down - t);
+        return scaled_mul_dw(detail::select(wide, kh, kh * down),
+                             detail::select(wide, kl, kl * down), detail::select(wide, gw, g), zero,
+                             factor);
     }
 };
 
@@ -650,9 +657,10 @@ T loss_reduced_arch(const char* fn, const T* x, const T* t, std::size_t n, reduc
                        "with an output array)");
     const compensated<T> s = loss_sum<Arch, Op>(x, t, n);
     const T v = r == reduction::mean ? mean_value(s, n) : sum_value(s);
-    if (v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity()) {
-        // A term or a partial sum overflowed, while the mean (or a sum of terms of both signs)
-        // may be finite: the terms again, from inputs scaled by s = huge_down (the loss s or
+    if (!(std::abs(v) <= std::numeric_limits<T>::max())) {
+        // A term or a partial sum overflowed (inf, or NaN where overflowed terms of both signs
+        // met: bce with targets outside [0, 1]), while the mean (or a sum of terms of both
+        // signs) may be finite: the terms again, from inputs scaled by s = huge_down (the loss s or
         // s^2 times smaller), then scaled back exactly. Where the result is truly infinite
         // (an infinite input, or a sum beyond the largest finite value) it stays so.
         const compensated<T> s2 = loss_sum<Arch, down_op<Op>>(x, t, n);
@@ -950,12 +958,10 @@ XACT_INLINE V ce_grad(const V& e, const V& q, const V& Q, const compensated<V>& 
                       const dw<V>& inv) noexcept {
     const V zero = splat<V>(0);
     V th, tl;
-    detail::two_product(q, S.s, th, tl);
-    // Without FMA, Dekker's splitting of q or S overflows beyond these bounds (S can be 2^64 or
-    // 2^512 times the row sum: ce_gscale).
-    constexpr bool f32 = std::is_same_v<scalar_t<V>, float>;
-    tl = detail::select(detail::abs(th) < splat<V>(f32 ? 0x1p100 : 0x1p900),
-                        detail::fma(q, S.c, tl), zero);
+    // S can be 2^100 (2^900) times the row sum (ce_gscale): q S stays exact there also without
+    // FMA (two_product_wide). Only where q S overflows is the low part dropped (inf - inf).
+    detail::two_product_wide(q, S.s, th, tl);
+    tl = detail::select(detail::abs(th) < inf_of<V>(), detail::fma(q, S.c, tl), zero);
     // Q e - th - tl rounded about once (without FMA two roundings here cost up to 1.5 ULP).
     const V num = fma_prod(Q, e, zero - th, zero - tl);
     return fma_prod(num, inv.hi, num * inv.lo);
