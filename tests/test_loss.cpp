@@ -1812,3 +1812,35 @@ TEMPLATE_TEST_CASE("binary_cross_entropy_with_logits: targets far outside [0, 1]
         CHECK(abs_ulps(got, want, mag) <= bce_def::reduced_ulp);
     }
 }
+
+// mse per element where (x - t)^2 is subnormal: p + p_lo was rounded to working precision and
+// then to the subnormal grid, a double rounding where the first landed on a tie of the second
+// (x = 0x1.804b0cp-64, t = 0: 0.75 ULP, found by a review). The bound is one rounding.
+TEMPLATE_TEST_CASE("mse_loss per element rounds once also for subnormal results", "[loss]", float,
+                   double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    std::mt19937_64 rng(11);
+    std::uniform_int_distribution<int> ex(f32 ? -76 : -538, f32 ? -63 : -512);
+    std::uniform_real_distribution<double> m(1.0, 2.0);
+    const std::size_t n = 20000;
+    std::vector<T> x(n), t(n), out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = std::ldexp(static_cast<T>(m(rng)), ex(rng));
+        // Half the cases with t = 0, half with a nearby t (x - t then exact or not).
+        t[i] = i % 2 ? T(0) : static_cast<T>(x[i] * static_cast<T>(m(rng) - 1.5));
+    }
+    x[0] = f32 ? T(0x1.804b0cp-64) : T(0x1.e58c75607f47bp-512);
+    t[0] = T(0);
+    xact::mse_loss(x.data(), t.data(), out.data(), n);
+    double worst = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const R d = static_cast<R>(x[i]) - static_cast<R>(t[i]);
+        const double err = rel_ulps(out[i], d * d);
+        INFO("x " << x[i] << ", t " << t[i] << ": got " << out[i]);
+        if (err > 0.5) CHECK(err <= 0.5);
+        worst = std::max(worst, err);
+    }
+    CHECK(worst <= 0.5);
+}

@@ -461,7 +461,25 @@ struct mse_op {
         detail::two_product(h, h, p, pe);
         const V lo = detail::fma(h + h, d.lo * s, pe);
         const V v = detail::select(p < inf_of<V>(), p + lo, p);
-        return (v * back) * back; // the first product is exact, the second rounds once
+        const V r = (v * back) * back; // the first product is exact, the second rounds once
+        bool any_tiny;
+        if constexpr (std::is_floating_point_v<V>)
+            any_tiny = tiny;
+        else
+            any_tiny = xsimd::any(tiny);
+        if (!any_tiny) return r;
+        // A subnormal r rounds v, itself p + lo rounded: where v b^2 is a tie on the subnormal
+        // grid g, the sign of e = p + lo - v breaks it (x = 0x1.804b0cp-64 gave 0.75 ULP).
+        // w = v b - r / b is exact; |w| <= g / 2b, and only w = +-g / 2b leaves r wrong.
+        using S = scalar_t<V>;
+        const V g = splat<V>(std::numeric_limits<S>::denorm_min());
+        const V half = (g * s) * splat<V>(0.5); // g / 2b (g / 2 itself is 0)
+        const V w = v * back - r * s;
+        const V e = (p - v) + lo;
+        const V zero = splat<V>(0);
+        const V fixed = detail::select((w == half) && (e > zero), r + g,
+                                       detail::select((w == zero - half) && (e < zero), r - g, r));
+        return detail::select(tiny, fixed, r);
     }
     template <class V>
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
