@@ -609,6 +609,12 @@ struct bce_op {
         // Targets far outside [0, 1] (|t| 2^K beyond the range) take k (sigmoid - t) unscaled:
         // against such a t no tail of the sigmoid matters.
         const auto wide = !(detail::abs(g) < inf_of<V>());
+        bool any_wide;
+        if constexpr (std::is_floating_point_v<V>)
+            any_wide = wide;
+        else
+            any_wide = xsimd::any(wide);
+        if (!any_wide) return scaled_mul_dw(kh * down, kl * down, g, zero, factor);
         const V gw = detail::select(x > zero, c - s * down, s * down - t);
         return scaled_mul_dw(detail::select(wide, kh, kh * down),
                              detail::select(wide, kl, kl * down), detail::select(wide, gw, g), zero,
