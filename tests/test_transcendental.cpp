@@ -1153,6 +1153,15 @@ TEMPLATE_TEST_CASE("transcendental: subnormal results are computed, not flushed"
         T y = T(0);
         xact::forward(si, &x, &y, 1);
         check("silu array", y);
+        // The mirror: β < 0 at -x (it gave -0 at -2^-149).
+        for (const double beta : {-0.75, -1.0, -1e30}) {
+            const xact::swish f{beta};
+            const T mx = -x;
+            T ym = T(0);
+            xact::forward(f, &mx, &ym, 1);
+            check("-swish(beta < 0) at -x", -f(mx));
+            check("-swish(beta < 0) array at -x", -ym);
+        }
     }
 
     // x where e^x is deep in the subnormal range of T (float: e^-100 = 3.7e-44).
@@ -1770,5 +1779,24 @@ TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters bey
         const xact::celu f{alpha};
         const R want = r_celu_d(R(-1), static_cast<R>(static_cast<T>(alpha)));
         CHECK(ulp_error(f.derivative(T(-1)), want, R(0), false) <= deriv_bound);
+    }
+    // α < 0 huge and z = x / α in [30, 90]: α expm1(z) reaches and passes -max. The correction
+    // α e^z z_lo alone overflowed there with the sign of -z_lo: +inf or NaN instead of -inf
+    // (α = -1e300, x = -0x1.ddd4baa0092d3p+1002; found by a review).
+    for (const double alpha : {f32 ? -1e30 : -1e300, f32 ? -3e37 : -1e290, f32 ? -1e20 : -1e200}) {
+        const xact::celu f{alpha};
+        const T at = static_cast<T>(alpha);
+        std::vector<T> x;
+        for (double z = 30; z < 90; z += 0.0625 + 1e-3 * z)
+            x.push_back(static_cast<T>(z * static_cast<double>(at)));
+        std::vector<T> y(x.size());
+        xact::forward(f, x.data(), y.data(), x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const R want = r_celu(static_cast<R>(x[i]), static_cast<R>(at));
+            INFO("celu{" << alpha << "}, x = " << x[i] << ": got " << y[i] << ", want "
+                         << static_cast<ld>(want));
+            CHECK(ulp_error(y[i], want, R(0), true) <= value_bound);
+            CHECK(same(f(x[i]), y[i]));
+        }
     }
 }

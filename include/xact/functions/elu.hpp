@@ -150,7 +150,16 @@ struct celu {
         const T c =
             detail::select(em1 <= detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
                            detail::fma(em1, z_lo, z_lo), T(0));
-        const T y = detail::fma_exact_product(a, em1, a * c);
+        T ac = a * c;
+        // α < 0 near the top of the range: α c alone may overflow (with the sign of -z_lo) where
+        // α expm1(z) does too; then α expm1(z) alone gives the right infinity (α = -1e300,
+        // z = 67: +inf or NaN otherwise). For α > 0, |α c| <= |x| u stays finite.
+        if constexpr (!negative_z)
+            ac = detail::select(
+                detail::abs(ac) <=
+                    detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
+                ac, T(0));
+        const T y = detail::fma_exact_product(a, em1, ac);
         // |x/α| tiny: α expm1(x/α) = x (1 + x/2α + …) rounds to x (x/α may even underflow).
         const T tiny =
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);

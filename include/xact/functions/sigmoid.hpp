@@ -333,7 +333,12 @@ struct swish {
         const T y = detail::select(pos, q, scaled<Unit>(q, l));
         // x > 0 with b >= 0: x σ(b) >= x / 2 > 0, yet for x = 2^-149 (float) the quotient is
         // the tie 2^-150 plus a tiny positive part the division cannot see; it rounds up.
-        const T y1 = detail::at_least_smallest_subnormal(pos & (x > T(0)), y);
+        T y1 = detail::at_least_smallest_subnormal(pos & (x > T(0)), y);
+        if constexpr (!Unit) {
+            // The mirror for β < 0: x < 0 with b > 0 (x = -2^-149 gave -0).
+            const T tiny = detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::denorm_min());
+            y1 = detail::select(pos & (x < T(0)) & (y1 > T(0) - tiny), T(0) - tiny, y1);
+        }
         // ±0 returns itself (the correction step would turn -0 into +0), and so does ±inf
         // (σ = 1 there, where the division gives inf - inf), unless b < far.
         const T y2 = detail::select(x == T(0), x, detail::inf_kept(y1, x));
