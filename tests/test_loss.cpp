@@ -1844,3 +1844,38 @@ TEMPLATE_TEST_CASE("mse_loss per element rounds once also for subnormal results"
     }
     CHECK(worst <= 0.5);
 }
+
+// A mean's gradient scale k = dloss / n was rounded to a subnormal before use: mse with
+// dloss = 2^-149 over 3 elements gave 0 for 2 x / 3 dloss = 9.3e-16 (x = 1e30; found by a
+// review). Such a k is now carried scaled by 2^64 (2^600) and dx scaled back.
+TEMPLATE_TEST_CASE("elementwise loss gradients of a mean with a subnormal dloss / n", "[loss]",
+                   float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    const std::vector<T> x = {T(1e30), T(-3e20), T(0.75), T(1e-3), T(2), T(-5e15), T(0)};
+    const std::vector<T> t = {T(0), T(1), T(-0.25), T(0), T(2), T(0), T(1e-30)};
+    const std::size_t n = x.size();
+    std::vector<T> dx(n);
+    for (const T dloss : {L::denorm_min(), L::denorm_min() * T(7), L::min() / T(3), L::min(),
+                          f32 ? T(1e-40) : T(1e-310), f32 ? T(3e-33) : T(3e-300)}) {
+        xact::mse_loss_backward(x.data(), t.data(), dx.data(), n, reduction::mean, dloss);
+        for (std::size_t i = 0; i < n; ++i) {
+            const R want = R(2) * (static_cast<R>(x[i]) - static_cast<R>(t[i])) *
+                           static_cast<R>(dloss) / R(static_cast<double>(n));
+            INFO("mse, dloss " << dloss << ", x " << x[i] << ": got " << dx[i]);
+            CHECK(rel_ulps(dx[i], want) <= 1);
+        }
+        xact::mae_loss_backward(x.data(), t.data(), dx.data(), n, reduction::mean, dloss);
+        for (std::size_t i = 0; i < n; ++i) {
+            const R d = static_cast<R>(x[i]) - static_cast<R>(t[i]);
+            const R want = (d > 0   ? R(1)
+                            : d < 0 ? R(-1)
+                                    : R(0)) *
+                           static_cast<R>(dloss) / R(static_cast<double>(n));
+            INFO("mae, dloss " << dloss << ", x " << x[i] << ": got " << dx[i]);
+            CHECK(rel_ulps(dx[i], want) <= 1);
+        }
+    }
+}

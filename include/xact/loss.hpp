@@ -726,11 +726,28 @@ void loss_backward_arch(const char* fn, const T* x, const T* t, T* dx, std::size
     check_exact_alias(fn, x, dx, n, "dx partially overlaps x (only dx == x is allowed)");
     check_exact_alias(fn, t, dx, n, "dx partially overlaps target (only dx == target is allowed)");
     if (n == 0) return;
-    const scale<T> k = scale_of(dloss, 1.0, r == reduction::mean ? n : 1); // Op::grad: factor
+    const std::size_t div = r == reduction::mean ? n : 1;
+    scale<T> k = scale_of(dloss, 1.0, div); // Op::grad: factor
+    // A mean's k = dloss / n near or in the subnormal range would lose its low bits (dloss =
+    // 1e-40, n = 3: 1.4e-5 relative; dloss = 2^-149: 0): there k 2^S, and dx scaled back by
+    // 2^-S in a second pass (one more rounding, only where dx itself is subnormal).
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const T S = f32 ? T(0x1p64) : T(0x1p600);
+    const bool tiny_k =
+        div > 1 && dloss != T(0) &&
+        std::abs(k.hi) < std::numeric_limits<T>::min() * (f32 ? T(0x1p24) : T(0x1p53));
+    if (tiny_k) k = scale_of(T(dloss * S), 1.0, div);
     map2<Arch>(x, t, dx, n, [k](const auto& a, const auto& b) XACT_LAMBDA_INLINE {
         using V = std::decay_t<decltype(a)>;
         return Op::grad(a, b, V(k.hi), V(k.lo));
     });
+    if (tiny_k) {
+        const T back = T(1) / S;
+        map1<Arch>(dx, dx, n, [back](const auto& v) XACT_LAMBDA_INLINE {
+            using V = std::decay_t<decltype(v)>;
+            return v * V(back);
+        });
+    }
 }
 
 template <class Arch, class Op, class T>
