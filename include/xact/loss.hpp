@@ -462,24 +462,20 @@ struct mse_op {
         const V lo = detail::fma(h + h, d.lo * s, pe);
         const V v = detail::select(p < inf_of<V>(), p + lo, p);
         const V r = (v * back) * back; // the first product is exact, the second rounds once
-        bool any_tiny;
-        if constexpr (std::is_floating_point_v<V>)
-            any_tiny = tiny;
-        else
-            any_tiny = xsimd::any(tiny);
-        if (!any_tiny) return r;
         // A subnormal r rounds v, itself p + lo rounded: where v b^2 is a tie on the subnormal
         // grid g, the sign of e = p + lo - v breaks it (x = 0x1.804b0cp-64 gave 0.75 ULP).
         // w = v b - r / b is exact; |w| <= g / 2b, and only w = +-g / 2b leaves r wrong.
-        using S = scalar_t<V>;
-        const V g = splat<V>(std::numeric_limits<S>::denorm_min());
-        const V half = (g * s) * splat<V>(0.5); // g / 2b (g / 2 itself is 0)
-        const V w = v * back - r * s;
-        const V e = (p - v) + lo;
-        const V zero = splat<V>(0);
-        const V fixed = detail::select((w == half) && (e > zero), r + g,
-                                       detail::select((w == zero - half) && (e < zero), r - g, r));
-        return detail::select(tiny, fixed, r);
+        const auto tie_broken = [&](const V&) XACT_LAMBDA_INLINE {
+            const V g = splat<V>(std::numeric_limits<scalar_t<V>>::denorm_min());
+            const V half = (g * s) * splat<V>(0.5); // g / 2b (g / 2 itself is 0)
+            const V w = v * back - r * s;
+            const V e = (p - v) + lo;
+            const V zero = splat<V>(0);
+            return detail::select((w == half) && (e > zero), r + g,
+                                  detail::select((w == zero - half) && (e < zero), r - g, r));
+        };
+        return detail::two_regimes(
+            v, tiny, [&](const V&) XACT_LAMBDA_INLINE { return r; }, tie_broken);
     }
     template <class V>
     XACT_INLINE static V grad(const V& x, const V& t, const V& kh, const V& kl) noexcept {
@@ -606,19 +602,16 @@ struct bce_op {
         const V s = detail::select(tail, s_tail, xact::sigmoid{}(z)*up);
         const V c = one - t;
         const V g = detail::select(x > zero, c * up - s, s - t * up);
-        // Targets far outside [0, 1] (|t| 2^K beyond the range) take k (sigmoid - t) unscaled:
-        // against such a t no tail of the sigmoid matters.
-        const auto wide = !(detail::abs(g) < inf_of<V>());
-        bool any_wide;
-        if constexpr (std::is_floating_point_v<V>)
-            any_wide = wide;
-        else
-            any_wide = xsimd::any(wide);
-        if (!any_wide) return scaled_mul_dw(kh * down, kl * down, g, zero, factor);
-        const V gw = detail::select(x > zero, c - s * down, s * down - t);
-        return scaled_mul_dw(detail::select(wide, kh, kh * down),
-                             detail::select(wide, kl, kl * down), detail::select(wide, gw, g), zero,
-                             factor);
+        // Targets far outside [0, 1] (|t| 2^K beyond the range, g not finite) take
+        // k (sigmoid - t) unscaled: against such a t no tail of the sigmoid matters.
+        return detail::two_regimes(
+            g, !(detail::abs(g) < inf_of<V>()),
+            [&](const V&)
+                XACT_LAMBDA_INLINE { return scaled_mul_dw(kh * down, kl * down, g, zero, factor); },
+            [&](const V&) XACT_LAMBDA_INLINE {
+                const V gw = detail::select(x > zero, c - s * down, s * down - t);
+                return scaled_mul_dw(kh, kl, gw, zero, factor);
+            });
     }
 };
 

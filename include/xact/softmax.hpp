@@ -702,8 +702,9 @@ XACT_INLINE V minus_exp_times_wide(const V& g, const V& v, const V& sp, const V&
     const V r = g - exp_times(v, sp, k);
     const auto e = math::detail::exp_parts_of<V, false, true>(v);
     const detail::int_t<V> n = e.n + k - detail::int_t<V>(BS::shift);
-    const V p = e.hi * sp;
-    const V p_lo = detail::fma(e.hi, sp, -p) + detail::fma(e.lo, sp, e.hi * sp_lo);
+    V p, p_lo; // e^v s' as p + p_lo: the exact product of the high parts, then the low terms
+    detail::two_product(e.hi, sp, p, p_lo);
+    p_lo = p_lo + detail::fma(e.lo, sp, e.hi * sp_lo);
     V d, d_lo;
     two_sum(g * V(BS::down), -math::detail::scale2_clamped(p, n), d, d_lo);
     const V r2 = (d + (d_lo - math::detail::scale2_clamped(p_lo, n))) * V(BS::up);
