@@ -1879,3 +1879,42 @@ TEMPLATE_TEST_CASE("elementwise loss gradients of a mean with a subnormal dloss 
         }
     }
 }
+
+// The same for cross-entropy: its mean's k = dloss / count was rounded to a subnormal before
+// use, which probability targets far above 1 magnify. Rows of logits {0, 1, -2, 0.5} with
+// targets {1e20, 0, 3e15, 0} (double: 1e200, 0, 3e195, 0), dloss = 2^-149 (2^-1074): k = 0
+// gave dlogits = 0 where the true values are near 1e-26 (1e-125).
+TEMPLATE_TEST_CASE("cross_entropy gradients of a mean with a subnormal dloss / count", "[loss]",
+                   float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    using L = std::numeric_limits<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    const T big = f32 ? T(1e20) : T(1e200), mid = f32 ? T(3e15) : T(3e195);
+    const std::vector<T> row_x = {T(0), T(1), T(-2), T(0.5)};
+    const std::vector<T> row_p = {big, T(0), mid, T(0)};
+    const std::size_t C = row_x.size();
+    for (const extents& e : {extents{3, C, 1}, extents{1, C, 5}}) {
+        const std::size_t n = e.size(), rows = e.outer * e.inner;
+        std::vector<T> x(n), p(n), g(n);
+        for (std::size_t o = 0; o < e.outer; ++o)
+            for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t j = 0; j < e.inner; ++j) {
+                    x[(o * C + c) * e.inner + j] = row_x[c];
+                    p[(o * C + c) * e.inner + j] = row_p[c];
+                }
+        const ce_row<R> ref =
+            ce_reference_row(row_x.data(), 1, C, std::vector<R>(row_p.begin(), row_p.end()));
+        for (const T dloss : {L::denorm_min(), L::denorm_min() * T(7), L::min() / T(3), L::min(),
+                              f32 ? T(1e-40) : T(1e-310), f32 ? T(3e-33) : T(3e-300)}) {
+            xact::cross_entropy_backward(x.data(), p.data(), g.data(), e, {}, dloss);
+            const R k = static_cast<R>(dloss) / R(static_cast<double>(rows));
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::size_t c = (i / e.inner) % C;
+                INFO("extents {" << e.outer << ", " << C << ", " << e.inner << "}, dloss " << dloss
+                                 << ", class " << c << ": got " << g[i]);
+                CHECK(rel_ulps(g[i], k * ref.grad[c]) <= 4);
+            }
+        }
+    }
+}

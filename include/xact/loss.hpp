@@ -278,6 +278,35 @@ inline scale<T> scale_of(T v, double factor, std::size_t n) noexcept {
     }
 }
 
+/// dloss / div, the factor of a gradient. A mean's quotient near or in the subnormal range
+/// would lose its low bits (dloss = 1e-40, div = 3: 1.4e-5 relative; dloss = 2^-149: 0), so
+/// there it is formed from dloss 2^64 (2^600) and `scaled` is set: the caller then multiplies
+/// dx by 2^-64 (2^-600) with unscale_grad, one more rounding only where dx is subnormal.
+template <class T>
+struct grad_scale {
+    scale<T> k;
+    bool scaled;
+};
+template <class T>
+inline grad_scale<T> grad_scale_of(T dloss, std::size_t div) noexcept {
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const scale<T> k = scale_of(dloss, 1.0, div);
+    if (div > 1 && dloss != T(0) &&
+        std::abs(k.hi) < std::numeric_limits<T>::min() * (f32 ? T(0x1p24) : T(0x1p53)))
+        return {scale_of(T(dloss * (f32 ? T(0x1p64) : T(0x1p600))), 1.0, div), true};
+    return {k, false};
+}
+
+/// dx *= 2^-64 (2^-600): the second pass after a gradient formed with a scaled grad_scale.
+template <class Arch, class T>
+void unscale_grad(T* dx, std::size_t n) noexcept {
+    const T back = std::is_same_v<T, float> ? T(0x1p-64) : T(0x1p-600);
+    map1<Arch>(dx, dx, n, [back](const auto& v) XACT_LAMBDA_INLINE {
+        using V = std::decay_t<decltype(v)>;
+        return v * V(back);
+    });
+}
+
 // ---------------------------------------------------------------- loops
 
 /// True for the lanes l < r.
@@ -719,28 +748,12 @@ void loss_backward_arch(const char* fn, const T* x, const T* t, T* dx, std::size
     check_exact_alias(fn, x, dx, n, "dx partially overlaps x (only dx == x is allowed)");
     check_exact_alias(fn, t, dx, n, "dx partially overlaps target (only dx == target is allowed)");
     if (n == 0) return;
-    const std::size_t div = r == reduction::mean ? n : 1;
-    scale<T> k = scale_of(dloss, 1.0, div); // Op::grad: factor
-    // A mean's k = dloss / n near or in the subnormal range would lose its low bits (dloss =
-    // 1e-40, n = 3: 1.4e-5 relative; dloss = 2^-149: 0): there k 2^S, and dx scaled back by
-    // 2^-S in a second pass (one more rounding, only where dx itself is subnormal).
-    constexpr bool f32 = std::is_same_v<T, float>;
-    const T S = f32 ? T(0x1p64) : T(0x1p600);
-    const bool tiny_k =
-        div > 1 && dloss != T(0) &&
-        std::abs(k.hi) < std::numeric_limits<T>::min() * (f32 ? T(0x1p24) : T(0x1p53));
-    if (tiny_k) k = scale_of(T(dloss * S), 1.0, div);
-    map2<Arch>(x, t, dx, n, [k](const auto& a, const auto& b) XACT_LAMBDA_INLINE {
+    const grad_scale<T> k = grad_scale_of(dloss, r == reduction::mean ? n : 1);
+    map2<Arch>(x, t, dx, n, [f = k.k](const auto& a, const auto& b) XACT_LAMBDA_INLINE {
         using V = std::decay_t<decltype(a)>;
-        return Op::grad(a, b, V(k.hi), V(k.lo));
+        return Op::grad(a, b, V(f.hi), V(f.lo)); // Op::grad applies the factor
     });
-    if (tiny_k) {
-        const T back = T(1) / S;
-        map1<Arch>(dx, dx, n, [back](const auto& v) XACT_LAMBDA_INLINE {
-            using V = std::decay_t<decltype(v)>;
-            return v * V(back);
-        });
-    }
+    if (k.scaled) unscale_grad<Arch>(dx, n);
 }
 
 template <class Arch, class Op, class T>
@@ -1423,9 +1436,10 @@ void ce_backward_arch(const char* fn, const T* logits, const Tgt* target, T* dlo
         loss_error(fn, "reduction is not mean, sum or none");
     ce_check_dlogits(fn, cs, logits, target, dlogits);
     if (cs.n == 0) return;
-    const std::size_t div = o.red == reduction::mean && cs.count != 0 ? cs.count : 1;
-    ce_backward<Arch>(cs, logits, target, static_cast<const T*>(nullptr), scale_of(dloss, 1.0, div),
-                      dlogits);
+    const grad_scale<T> k =
+        grad_scale_of(dloss, o.red == reduction::mean && cs.count != 0 ? cs.count : 1);
+    ce_backward<Arch>(cs, logits, target, static_cast<const T*>(nullptr), k.k, dlogits);
+    if (k.scaled) unscale_grad<Arch>(dlogits, cs.n);
 }
 
 template <class Arch, class T, class Tgt>
