@@ -1918,3 +1918,36 @@ TEMPLATE_TEST_CASE("cross_entropy gradients of a mean with a subnormal dloss / c
         }
     }
 }
+
+// The reduced mse of tiny differences takes a second pass with x - t scaled by 2^64 (2^450)
+// and scaled the result back as (v 2^-e) 2^-e: where v 2^-2e is subnormal, v's own rounding
+// and the subnormal one made a double rounding (0.75 ULP, found by a review). One element and
+// three equal elements (their sum and mean are exact in the reference type) must round once.
+TEMPLATE_TEST_CASE("reduced mse_loss of tiny differences rounds once", "[loss]", float, double) {
+    using T = TestType;
+    using R = ref_t<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    std::mt19937_64 rng(12);
+    std::uniform_int_distribution<int> ex(f32 ? -76 : -538, f32 ? -63 : -505);
+    std::uniform_real_distribution<double> m(1.0, 2.0);
+    double worst = 0;
+    for (int i = 0; i < 20000; ++i) {
+        // i = 0, 1: the double roundings the review found (a tie of the second rounding).
+        const T x = i < 2 ? (f32 ? T(0x1.804b0cp-64) : T(0x1.e58c75607f47bp-512))
+                          : std::ldexp(static_cast<T>(m(rng)), ex(rng));
+        const T t = i % 2 ? T(0) : static_cast<T>(x * static_cast<T>(m(rng) - 1.5));
+        const R d = static_cast<R>(x) - static_cast<R>(t);
+        const std::vector<T> xs(3, x), ts(3, t);
+        for (const std::size_t n : {std::size_t(1), std::size_t(3)})
+            for (const reduction r : {reduction::mean, reduction::sum}) {
+                const T got = xact::mse_loss(xs.data(), ts.data(), n, r);
+                const R want = r == reduction::sum ? R(static_cast<double>(n)) * d * d : d * d;
+                const double err = rel_ulps(got, want);
+                INFO("x " << x << ", t " << t << ", n " << n << ", sum " << (r == reduction::sum)
+                          << ": got " << got);
+                if (err > 0.5) CHECK(err <= 0.5);
+                worst = std::max(worst, err);
+            }
+    }
+    CHECK(worst <= 0.5);
+}

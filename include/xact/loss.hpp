@@ -259,6 +259,30 @@ inline T mean_value(const compensated<T>& a, std::size_t n) noexcept {
     }
 }
 
+/// (s + c) / n times f (a power of two, 2^-128 or 2^-900), rounded once also where the result
+/// is subnormal; s must be finite. A rounded (s + c) / n scaled by f would round twice there
+/// (0.75 ULP).
+template <class T>
+inline T scaled_value(const compensated<T>& a, std::size_t n, double f) noexcept {
+    const double N = static_cast<double>(n);
+    if constexpr (std::is_same_v<T, float>) {
+        // Exact in double but for the quotient's rounding at 2^-53; f scales exactly there.
+        return static_cast<float>((static_cast<double>(a.s) + static_cast<double>(a.c)) / N * f);
+    } else {
+        dw<double> h = two_sum(a.s, a.c);
+        if (n > 1) { // the quotient as q + lo, lo = (h - q N) / N rounded (far below q's ULP)
+            const double q = h.hi / N;
+            h = two_sum(q, (std::fma(-q, N, h.hi) + h.lo) / N);
+        }
+        // v = h.hi f rounds once; where that rounding was an exact tie, h.lo decides it.
+        const double v = h.hi * f, rem = h.hi - v / f; // exact: v / f is a multiple of ulp(h.hi)
+        const double half = 0x1p-1074 / f * 0.5;       // half the spacing of v's grid, scaled
+        if (h.lo > 0 && rem == half) return v + 0x1p-1074;
+        if (h.lo < 0 && rem == -half) return v - 0x1p-1074;
+        return v;
+    }
+}
+
 /// v * factor / n (n >= 1) as hi + lo: hi rounded once, lo the rest (0 where hi is not finite).
 template <class T>
 struct scale {
@@ -719,9 +743,8 @@ T loss_reduced_arch(const char* fn, const T* x, const T* t, std::size_t n, reduc
         constexpr bool f32 = std::is_same_v<T, float>;
         if (v < T(f32 ? 0x1p-90 : 0x1p-960)) { // (false for NaN) a sum of tiny squares
             const compensated<T> s2 = loss_sum<Arch, mse_tiny_op>(x, t, n);
-            const T v2 = r == reduction::mean ? mean_value(s2, n) : sum_value(s2);
-            const T down = T(1) / T(mse_tiny_op::scale<T>); // the first product is exact
-            return (v2 * down) * down;
+            return scaled_value(s2, r == reduction::mean ? n : 1,
+                                1 / (mse_tiny_op::scale<T> * mse_tiny_op::scale<T>));
         }
     }
     return v;
