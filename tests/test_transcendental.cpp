@@ -1716,7 +1716,7 @@ TEMPLATE_TEST_CASE("transcendental: elu' for huge, tiny and subnormal alpha", "[
 // every build (celu{1e30}' at x = -2^106: 33 ULP in double); swish{3e-38}(-3.4e38) was NaN (x
 // times e^(βx)'s mantissa overflowed before the scaling). βx (or x / α) runs from -30 to 30
 // here; scalar and array calls alike.
-TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters beyond 2^100",
+TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters beyond 2^100 or tiny",
                    "[transcendental]", float, double) {
     using T = TestType;
     using R = ref_t<T>;
@@ -1780,6 +1780,12 @@ TEMPLATE_TEST_CASE("transcendental: swish, celu and softplus with parameters bey
         const R want = r_celu_d(R(-1), static_cast<R>(static_cast<T>(alpha)));
         CHECK(ulp_error(f.derivative(T(-1)), want, R(0), false) <= deriv_bound);
     }
+    // |α| below 2^-80 (2^-900), down to subnormal: the residual of x / α and (without FMA) the
+    // product by α lost their low bits below the subnormal range. f' was 32 ULP off for
+    // α = 1e-40 with FMA (250 without), f 2.4 ULP for α = 1e-37 without FMA (found by a review).
+    for (const double alpha :
+         {f32 ? 1e-37 : 1e-300, f32 ? 1e-40 : 1e-310, f32 ? 1e-44 : 1e-320, f32 ? -1e-40 : -1e-310})
+        run("celu", xact::celu{alpha}, alpha, true, r_celu<R>, r_celu_d<R>, no_scale);
     // α < 0 huge and z = x / α in [30, 90]: α expm1(z) reaches and passes -max. The correction
     // α e^z z_lo alone overflowed there with the sign of -z_lo: +inf or NaN instead of -inf
     // (α = -1e300, x = -0x1.ddd4baa0092d3p+1002; found by a review).

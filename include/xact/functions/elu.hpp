@@ -114,21 +114,37 @@ struct celu {
     double alpha = 1.0;
 
   private:
-    /// z + z_lo = x / α (z_lo: the rounding error of the quotient, to first order).
-    template <class T>
+    /// Where |α| < 2^-80 (2^-900) the residual of x / α and the product by α lose their low
+    /// bits below the subnormal range (f' 32 ULP off for α = 1e-40 with FMA, 250 ULP without;
+    /// f 2.4 ULP without FMA): there x and α are scaled by 2^64 (2^600) first, exactly.
+    template <class S>
+    static constexpr S tiny_scale = std::is_same_v<S, float> ? S(0x1p64) : S(0x1p600);
+    template <class S>
+    XACT_INLINE static bool tiny_alpha(double alpha) noexcept {
+        return std::abs(static_cast<S>(alpha)) <
+               (std::is_same_v<S, float> ? S(0x1p-80) : S(0x1p-900));
+    }
+
+    /// z + z_lo = x / α (z_lo: the rounding error of the quotient, to first order); with
+    /// `Tiny`, from x and α scaled by tiny_scale (same z, but an exact residual).
+    template <bool Tiny, class T>
     XACT_INLINE static void quotient(const T& x, const T& a, T& z, T& z_lo) noexcept {
+        using S = detail::scalar_t<T>;
         z = x / a;
         // The residual x - z α is exact. Beyond |z| = 200 (float) or 1500 (double) e^z is 0
-        // or overflows whatever z_lo is (and x / α may have overflowed), so it is dropped.
-        const T lim = detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 200.0 : 1500.0);
+        // or overflows whatever z_lo is (and x / α may have overflowed, or x 2^64 with Tiny),
+        // so it is dropped.
+        const T lim = detail::splat<T>(std::is_same_v<S, float> ? 200.0 : 1500.0);
+        const T up = detail::splat<T>(Tiny ? tiny_scale<S> : S(1));
 #if XACT_HAS_FMA
-        const T zl = detail::residual(x, z, a) / a;
+        const T as = Tiny ? a * up : a;
+        const T zl = detail::residual(Tiny ? x * up : x, z, as) / as;
 #else
         // Dekker's product in the residual overflows beyond 2^100: there x and α are scaled
         // by 2^-40 first (exact: both are far from the subnormal range where it matters).
         const T big = detail::splat<T>(0x1p100);
-        const T s = detail::select((detail::abs(x) < big) & (detail::abs(a) < big),
-                                   detail::splat<T>(1), detail::splat<T>(0x1p-40));
+        const T s = detail::select((detail::abs(x) < big) & (detail::abs(a) < big), up,
+                                   detail::splat<T>(0x1p-40));
         const T as = a * s;
         const T zl = detail::residual(x * s, z, as) / as;
 #endif
@@ -137,9 +153,9 @@ struct celu {
 
     /// α expm1(x / α) for x <= 0, with z + z_lo = x / α. With `negative_z` (α > 0) only the
     /// z <= 0 form of expm1 is computed: the x > 0 lanes are discarded.
-    template <bool negative_z, class T>
+    template <bool negative_z, bool Tiny, class T>
     XACT_INLINE static T scaled_expm1(const T& x, const T& a, T& z, T& z_lo) noexcept {
-        quotient(x, a, z, z_lo);
+        quotient<Tiny>(x, a, z, z_lo);
         // α (expm1(z) + e^z z_lo), rounded once after expm1; no correction where expm1
         // overflowed (inf z_lo could be NaN).
         T em1;
@@ -159,24 +175,31 @@ struct celu {
                 detail::abs(ac) <=
                     detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
                 ac, T(0));
-        const T y = detail::fma_exact_product(a, em1, ac);
+        T y;
+        if constexpr (Tiny && !XACT_HAS_FMA) { // Dekker's low parts of α em1 would underflow
+            using S = detail::scalar_t<T>;
+            const T up = detail::splat<T>(tiny_scale<S>);
+            y = detail::fma_exact_product(a * up, em1, ac * up) *
+                detail::splat<T>(1 / tiny_scale<S>);
+        } else {
+            y = detail::fma_exact_product(a, em1, ac);
+        }
         // |x/α| tiny: α expm1(x/α) = x (1 + x/2α + …) rounds to x (x/α may even underflow).
         const T tiny =
             detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? 0x1p-30 : 0x1p-60);
         return detail::select(detail::abs(z) < tiny, x, y);
     }
 
-  public:
-    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
-    template <class T>
-    XACT_INLINE T operator()(T x) const noexcept {
+    template <bool Tiny, class T>
+    XACT_INLINE T value(const T& x) const noexcept {
+
         const T a = detail::splat<T>(alpha);
         T z, z_lo;
         // α > 0 (the usual case; a per-call constant the compiler hoists): the lanes kept have
         // z = x / α <= 0, so neither expm1's z > 0 form nor the large-z path below is needed.
         if (detail::scalar_t<T>(alpha) > 0)
-            return detail::select(x > T(0), x, scaled_expm1<true>(x, a, z, z_lo));
-        const T neg = scaled_expm1<false>(x, a, z, z_lo);
+            return detail::select(x > T(0), x, scaled_expm1<true, Tiny>(x, a, z, z_lo));
+        const T neg = scaled_expm1<false, Tiny>(x, a, z, z_lo);
         // α < 0 and z = x/α large: α expm1(z) = α e^z within e^-z < u^2, formed as
         // α_m m 2^(n + α_e) (α = α_m 2^α_e, α_m in [1, 2)) and scaled last, since e^z alone
         // overflows where α e^z may not (α = -0.0364, x = -3.25).
@@ -195,11 +218,21 @@ struct celu {
         const T neg_big = detail::select(big, y_big, neg);
         return detail::select(x > T(0), x, neg_big);
     }
+
+  public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        return tiny_alpha<detail::scalar_t<T>>(alpha) ? value<true>(x) : value<false>(x);
+    }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         T z, z_lo;
-        quotient(x, detail::splat<T>(alpha), z, z_lo);
+        if (tiny_alpha<detail::scalar_t<T>>(alpha))
+            quotient<true>(x, detail::splat<T>(alpha), z, z_lo);
+        else
+            quotient<false>(x, detail::splat<T>(alpha), z, z_lo);
         const auto e = math::detail::exp_parts_of(z); // e^(z + z_lo) = (hi + lo)(1 + z_lo) 2^n
         const T v = detail::scale2(e.hi + detail::fma(e.hi, z_lo, e.lo), e.n);
         return detail::select(x > T(0), detail::splat<T>(1), v);
