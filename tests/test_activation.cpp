@@ -115,6 +115,10 @@ TEST_CASE("activation: names, kinds and the text form", "[activation]") {
     // round-trip, also for awkward doubles.
     CHECK(activation(xact::leaky_relu{}).name() == "leaky_relu");
     CHECK(activation(xact::leaky_relu{-0.0}).name() == "leaky_relu(alpha=-0)");
+    // -0 and +0 give different results (f(-1) = -0 and +0), so they are different activations.
+    CHECK(activation::parse("leaky_relu(alpha=-0)") == activation(xact::leaky_relu{-0.0}));
+    CHECK(activation::parse("leaky_relu(alpha=-0)") != activation::parse("leaky_relu(alpha=0)"));
+    CHECK(activation(xact::hardtanh{-0.0, 1}) != activation(xact::hardtanh{0.0, 1}));
     std::mt19937_64 rng(7);
     for (int i = 0; i < 2000; ++i) {
         std::uint64_t bits = rng();

@@ -395,10 +395,13 @@ class activation {
         backward_from_output(std::data(y), std::data(dy), std::data(dx), std::size(y));
     }
 
-    /// Same kind and the same parameters (bitwise equal doubles compare as equal values).
+    /// Same kind and bitwise the same parameters: alpha = -0 and +0 differ, as their results
+    /// do (leaky_relu(-1) is -0 and +0).
     friend bool operator==(const activation& a, const activation& b) noexcept {
-        return a.kind() == b.kind() &&
-               detail::activation_params(a.v_) == detail::activation_params(b.v_);
+        const auto pa = detail::activation_params(a.v_), pb = detail::activation_params(b.v_);
+        for (std::size_t i = 0; i < pa.size(); ++i)
+            if (!(pa[i] == pb[i] && std::signbit(pa[i]) == std::signbit(pb[i]))) return false;
+        return a.kind() == b.kind();
     }
     friend bool operator!=(const activation& a, const activation& b) noexcept { return !(a == b); }
 

@@ -12,12 +12,13 @@
 //
 // Results. For one input, every instruction set runs the same algorithm, with these
 // differences: AVX2 and AVX-512F fuse a*b+c (FMA) where SSE2 rounds twice, so the
-// transcendental functions may differ in the last bits between SSE2 and the others (each
-// within its documented bound); gelu (erf form, float) uses a table fitted to each target's
-// width, so AVX2 and AVX-512F may differ there too. The exact functions (identity, relu,
-// relu6, leaky_relu, hardtanh) give the same bits everywhere, and AVX2 and AVX-512F agree on
-// every elementwise function but that gelu; softmax sums in an order that depends on the
-// vector width, so its last bits may differ between instruction sets (each within 4 ULP).
+// transcendental functions, hard_sigmoid and hard_swish may differ in the last bits between
+// SSE2 and the others (each within its documented bound); gelu (erf form, float) uses a
+// table fitted to each target's width, so AVX2 and AVX-512F may differ there too. The exact
+// functions (identity, relu, relu6, leaky_relu, hardtanh) give the same bits everywhere, and
+// AVX2 and AVX-512F agree on every elementwise function but that gelu; softmax sums in an
+// order that depends on the vector width, so its last bits may differ between instruction sets
+// (each within 4 ULP).
 #pragma once
 
 #include "activation.hpp"
