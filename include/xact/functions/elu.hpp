@@ -121,8 +121,9 @@ struct celu {
     static constexpr S tiny_scale = std::is_same_v<S, float> ? S(0x1p64) : S(0x1p600);
     template <class S>
     XACT_INLINE static bool tiny_alpha(double alpha) noexcept {
-        return std::abs(static_cast<S>(alpha)) <
-               (std::is_same_v<S, float> ? S(0x1p-80) : S(0x1p-900));
+        const S a = static_cast<S>(alpha),
+                lim = std::is_same_v<S, float> ? S(0x1p-80) : S(0x1p-900);
+        return std::abs(a) < lim;
     }
 
     /// z + z_lo = x / α (z_lo: the rounding error of the quotient, to first order); with
