@@ -116,30 +116,29 @@ struct celu {
   private:
     /// Where |α| < 2^-80 (2^-900) the residual of x / α and the product by α lose their low
     /// bits below the subnormal range (f' 32 ULP off for α = 1e-40 with FMA, 250 ULP without;
-    /// f 2.4 ULP without FMA): there x and α are scaled by 2^64 (2^600) first, exactly.
+    /// f 2.4 ULP without FMA): there x and α are scaled by 2^64 (2^600) first, exactly. This
+    /// scale (1 otherwise) is a per-call constant: no branch in the loop.
     template <class S>
-    static constexpr S tiny_scale = std::is_same_v<S, float> ? S(0x1p64) : S(0x1p600);
-    template <class S>
-    XACT_INLINE static bool tiny_alpha(double alpha) noexcept {
-        const S a = static_cast<S>(alpha),
-                lim = std::is_same_v<S, float> ? S(0x1p-80) : S(0x1p-900);
-        return std::abs(a) < lim;
+    XACT_INLINE static S tiny_scale(double alpha) noexcept {
+        const S a = static_cast<S>(alpha);
+        constexpr bool f32 = std::is_same_v<S, float>;
+        return std::abs(a) < (f32 ? S(0x1p-80) : S(0x1p-900)) ? (f32 ? S(0x1p64) : S(0x1p600))
+                                                              : S(1);
     }
 
-    /// z + z_lo = x / α (z_lo: the rounding error of the quotient, to first order); with
-    /// `Tiny`, from x and α scaled by tiny_scale (same z, but an exact residual).
-    template <bool Tiny, class T>
-    XACT_INLINE static void quotient(const T& x, const T& a, T& z, T& z_lo) noexcept {
+    /// z + z_lo = x / α (z_lo: the rounding error of the quotient, to first order); the
+    /// residual is formed from x and α times up = tiny_scale (exact).
+    template <class T>
+    XACT_INLINE static void quotient(const T& x, const T& a, const T& up, T& z, T& z_lo) noexcept {
         using S = detail::scalar_t<T>;
         z = x / a;
         // The residual x - z α is exact. Beyond |z| = 200 (float) or 1500 (double) e^z is 0
-        // or overflows whatever z_lo is (and x / α may have overflowed, or x 2^64 with Tiny),
+        // or overflows whatever z_lo is (and x / α or x up may have overflowed),
         // so it is dropped.
         const T lim = detail::splat<T>(std::is_same_v<S, float> ? 200.0 : 1500.0);
-        const T up = detail::splat<T>(Tiny ? tiny_scale<S> : S(1));
 #if XACT_HAS_FMA
-        const T as = Tiny ? a * up : a;
-        const T zl = detail::residual(Tiny ? x * up : x, z, as) / as;
+        const T as = a * up;
+        const T zl = detail::residual(x * up, z, as) / as;
 #else
         // Dekker's product in the residual overflows beyond 2^100: there x and α are scaled
         // by 2^-40 first (exact: both are far from the subnormal range where it matters).
@@ -152,11 +151,13 @@ struct celu {
         z_lo = detail::select(detail::abs(z) < lim, zl, T(0));
     }
 
-    /// α expm1(x / α) for x <= 0, with z + z_lo = x / α. With `negative_z` (α > 0) only the
-    /// z <= 0 form of expm1 is computed: the x > 0 lanes are discarded.
-    template <bool negative_z, bool Tiny, class T>
-    XACT_INLINE static T scaled_expm1(const T& x, const T& a, T& z, T& z_lo) noexcept {
-        quotient<Tiny>(x, a, z, z_lo);
+    /// α expm1(x / α) for x <= 0, with z + z_lo = x / α (up = tiny_scale, down = 1 / up). With
+    /// `negative_z` (α > 0) only the z <= 0 form of expm1 is computed: the x > 0 lanes are
+    /// discarded.
+    template <bool negative_z, class T>
+    XACT_INLINE static T scaled_expm1(const T& x, const T& a, const T& up, const T& down, T& z,
+                                      T& z_lo) noexcept {
+        quotient(x, a, up, z, z_lo);
         // α (expm1(z) + e^z z_lo), rounded once after expm1; no correction where expm1
         // overflowed (inf z_lo could be NaN).
         T em1;
@@ -177,11 +178,8 @@ struct celu {
                     detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::max()),
                 ac, T(0));
         T y;
-        if constexpr (Tiny && !XACT_HAS_FMA) { // Dekker's low parts of α em1 would underflow
-            using S = detail::scalar_t<T>;
-            const T up = detail::splat<T>(tiny_scale<S>);
-            y = detail::fma_exact_product(a * up, em1, ac * up) *
-                detail::splat<T>(1 / tiny_scale<S>);
+        if constexpr (!XACT_HAS_FMA) { // Dekker's low parts of α em1 would underflow at tiny α
+            y = detail::fma_exact_product(a * up, em1, ac * up) * down;
         } else {
             y = detail::fma_exact_product(a, em1, ac);
         }
@@ -191,20 +189,23 @@ struct celu {
         return detail::select(detail::abs(z) < tiny, x, y);
     }
 
-    template <bool Tiny, class T>
-    XACT_INLINE T value(const T& x) const noexcept {
-
+  public:
+    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
+    template <class T>
+    XACT_INLINE T operator()(T x) const noexcept {
+        using S = detail::scalar_t<T>;
         const T a = detail::splat<T>(alpha);
+        const S sc = tiny_scale<S>(alpha);
+        const T up = detail::splat<T>(sc), down = detail::splat<T>(S(1) / sc);
         T z, z_lo;
         // α > 0 (the usual case; a per-call constant the compiler hoists): the lanes kept have
         // z = x / α <= 0, so neither expm1's z > 0 form nor the large-z path below is needed.
         if (detail::scalar_t<T>(alpha) > 0)
-            return detail::select(x > T(0), x, scaled_expm1<true, Tiny>(x, a, z, z_lo));
-        const T neg = scaled_expm1<false, Tiny>(x, a, z, z_lo);
+            return detail::select(x > T(0), x, scaled_expm1<true>(x, a, up, down, z, z_lo));
+        const T neg = scaled_expm1<false>(x, a, up, down, z, z_lo);
         // α < 0 and z = x/α large: α expm1(z) = α e^z within e^-z < u^2, formed as
         // α_m m 2^(n + α_e) (α = α_m 2^α_e, α_m in [1, 2)) and scaled last, since e^z alone
         // overflows where α e^z may not (α = -0.0364, x = -3.25).
-        using S = detail::scalar_t<T>;
         using I = detail::int_t<T>;
         constexpr bool f32 = std::is_same_v<S, float>;
         int a_e = 0;
@@ -219,21 +220,12 @@ struct celu {
         const T neg_big = detail::select(big, y_big, neg);
         return detail::select(x > T(0), x, neg_big);
     }
-
-  public:
-    /// f(x), elementwise for float, double or an xsimd batch (the formula above).
-    template <class T>
-    XACT_INLINE T operator()(T x) const noexcept {
-        return tiny_alpha<detail::scalar_t<T>>(alpha) ? value<true>(x) : value<false>(x);
-    }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
         T z, z_lo;
-        if (tiny_alpha<detail::scalar_t<T>>(alpha))
-            quotient<true>(x, detail::splat<T>(alpha), z, z_lo);
-        else
-            quotient<false>(x, detail::splat<T>(alpha), z, z_lo);
+        const T up = detail::splat<T>(tiny_scale<detail::scalar_t<T>>(alpha));
+        quotient(x, detail::splat<T>(alpha), up, z, z_lo);
         const auto e = math::detail::exp_parts_of(z); // e^(z + z_lo) = (hi + lo)(1 + z_lo) 2^n
         const T v = detail::scale2(e.hi + detail::fma(e.hi, z_lo, e.lo), e.n);
         return detail::select(x > T(0), detail::splat<T>(1), v);
