@@ -1845,6 +1845,15 @@ TEMPLATE_TEST_CASE("mse_loss per element rounds once also for subnormal results"
     CHECK(worst <= 0.5);
 }
 
+/// Upstream gradients for which dloss / n is subnormal or within 2^24 (2^53) of it.
+template <class T>
+std::vector<T> tiny_dloss_values() {
+    using L = std::numeric_limits<T>;
+    const bool f32 = std::is_same_v<T, float>;
+    return {L::denorm_min(), L::denorm_min() * T(7),     L::min() / T(3),
+            L::min(),        f32 ? T(1e-40) : T(1e-310), f32 ? T(3e-33) : T(3e-300)};
+}
+
 // A mean's gradient scale k = dloss / n was rounded to a subnormal before use: mse with
 // dloss = 2^-149 over 3 elements gave 0 for 2 x / 3 dloss = 9.3e-16 (x = 1e30; found by a
 // review). Such a k is now carried scaled by 2^64 (2^600) and dx scaled back.
@@ -1852,14 +1861,11 @@ TEMPLATE_TEST_CASE("elementwise loss gradients of a mean with a subnormal dloss 
                    float, double) {
     using T = TestType;
     using R = ref_t<T>;
-    using L = std::numeric_limits<T>;
-    const bool f32 = std::is_same_v<T, float>;
     const std::vector<T> x = {T(1e30), T(-3e20), T(0.75), T(1e-3), T(2), T(-5e15), T(0)};
     const std::vector<T> t = {T(0), T(1), T(-0.25), T(0), T(2), T(0), T(1e-30)};
     const std::size_t n = x.size();
     std::vector<T> dx(n);
-    for (const T dloss : {L::denorm_min(), L::denorm_min() * T(7), L::min() / T(3), L::min(),
-                          f32 ? T(1e-40) : T(1e-310), f32 ? T(3e-33) : T(3e-300)}) {
+    for (const T dloss : tiny_dloss_values<T>()) {
         xact::mse_loss_backward(x.data(), t.data(), dx.data(), n, reduction::mean, dloss);
         for (std::size_t i = 0; i < n; ++i) {
             const R want = R(2) * (static_cast<R>(x[i]) - static_cast<R>(t[i])) *
@@ -1888,7 +1894,6 @@ TEMPLATE_TEST_CASE("cross_entropy gradients of a mean with a subnormal dloss / c
                    float, double) {
     using T = TestType;
     using R = ref_t<T>;
-    using L = std::numeric_limits<T>;
     const bool f32 = std::is_same_v<T, float>;
     const T big = f32 ? T(1e20) : T(1e200), mid = f32 ? T(3e15) : T(3e195);
     const std::vector<T> row_x = {T(0), T(1), T(-2), T(0.5)};
@@ -1905,8 +1910,7 @@ TEMPLATE_TEST_CASE("cross_entropy gradients of a mean with a subnormal dloss / c
                 }
         const ce_row<R> ref =
             ce_reference_row(row_x.data(), 1, C, std::vector<R>(row_p.begin(), row_p.end()));
-        for (const T dloss : {L::denorm_min(), L::denorm_min() * T(7), L::min() / T(3), L::min(),
-                              f32 ? T(1e-40) : T(1e-310), f32 ? T(3e-33) : T(3e-300)}) {
+        for (const T dloss : tiny_dloss_values<T>()) {
             xact::cross_entropy_backward(x.data(), p.data(), g.data(), e, {}, dloss);
             const R k = static_cast<R>(dloss) / R(static_cast<double>(rows));
             for (std::size_t i = 0; i < n; ++i) {
