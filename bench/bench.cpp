@@ -8,6 +8,7 @@
 //   fwd_eigen/<function>/<type>/<n>  the same as an Eigen array expression (Eigen 3.3+ found by
 //   bwd_eigen/<function>/<type>/<n>  CMake): sigmoid, tanh, silu, elu, gelu
 //   memcpy/<type>/<n>                std::memcpy of n elements (the bytes of one output array)
+//   add2/<type>/<n>                  dx = x + dy as a plain loop: the floor of a backward row
 //   fwd/prelu_nchw_1x16x256/f32/4096 etc.: PReLU with one slope per channel
 //   fwd_activation/<function>/f32/<n> xact::activation::forward (parsed from the name), n = 16
 //                                    and 4096, beside fwd/<function>/f32/<n>
@@ -541,6 +542,23 @@ void bm_memcpy(benchmark::State& state, std::size_t n) {
         benchmark::ClobberMemory();
     }
     set_counters<T>(state, n, 2 * n * sizeof(T));
+}
+
+/// dx = x + dy by a plain loop: the least work a kernel that reads two arrays and writes one
+/// can do, so the floor for every backward row (its three arrays may not fit a cache level
+/// that memcpy's two fit: on a 32 KiB L1d, n = 4096 floats).
+template <class T>
+void bm_add2(benchmark::State& state, std::size_t n) {
+    auto& w = get_workspace<T>(n);
+    const T* x = w.x.data();
+    const T* dy = w.dy.data();
+    T* dx = w.out.data();
+    for (auto _ : state) {
+        for (std::size_t i = 0; i < n; ++i) dx[i] = x[i] + dy[i];
+        benchmark::DoNotOptimize(dx);
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, n, 3 * n * sizeof(T));
 }
 
 // ---------------------------------------------------------------- Eigen
@@ -1154,6 +1172,8 @@ void register_type() {
     for (const std::size_t n : sizes) {
         add(std::string("memcpy/") + type_name<T>() + "/" + std::to_string(n), n,
             [n](benchmark::State& s) { bm_memcpy<T>(s, n); });
+        add(std::string("add2/") + type_name<T>() + "/" + std::to_string(n), n,
+            [n](benchmark::State& s) { bm_add2<T>(s, n); });
         add_function<T, case_identity>(n);
         add_function<T, case_relu>(n);
         add_function<T, case_relu6>(n);

@@ -8,7 +8,8 @@
 For each function, element type and n: xact time / memcpy time (memcpy of n elements, the
 bytes of one output array), plain-loop time / memcpy time, the speed-up of xact over the
 loop (loop time / xact time) and, where the run has Eigen rows, xact speed / Eigen speed
-(Eigen time / xact time; above 1 xact is faster). Times are CPU times unless --time real.
+(Eigen time / xact time; above 1 xact is faster). The add2 rows (dx = x + dy, a plain loop)
+give the floor of any backward, which reads two arrays: printed as a ratio to memcpy. Times are CPU times unless --time real.
 With repetitions, the minimum over the repetitions is used (least disturbed by other
 processes); with aggregates only, the median.
 
@@ -195,7 +196,9 @@ def main():
             ok = t / memcpy <= goal
             marks.append(f"≤ {goal:.2f} {'✓' if ok else '✗'}")
             if not ok:
-                missed.append(f"{row}: {t / memcpy:.2f} > {goal:.2f} × memcpy")
+                floor = times.get(f"add2/{type_}/{n}") if op == "bwd" else None
+                missed.append(f"{row}: {t / memcpy:.2f} > {goal:.2f} × memcpy"
+                              + (f" (two-input floor add2: {floor / memcpy:.2f})" if floor else ""))
         goal = eigen_target_for(op, function, type_, n)
         if goal is not None and eigen and t:
             ok = eigen / t >= goal
@@ -212,7 +215,10 @@ def main():
     for m in ("memcpy/f32/4096", "memcpy/f32/262144", f"memcpy/f32/{MI16}",
               "memcpy/f64/4096", "memcpy/f64/262144", f"memcpy/f64/{MI16}"):
         if m in times:
-            print(f"- {m}: {times[m]:.1f} ns")
+            a2 = times.get(m.replace("memcpy/", "add2/"))
+            print(f"- {m}: {times[m]:.1f} ns"
+                  + (f"; add2 (dx = x + dy, the floor of a backward): {a2 / times[m]:.2f} × memcpy"
+                     if a2 else ""))
     if missed:
         print()
         print("Targets missed: " + "; ".join(missed))
