@@ -199,8 +199,9 @@ struct hard_sigmoid {
         const T low = (x + three) * c6;
         const T high = detail::fma(x, c6, detail::splat<T>(0.5));
         const T mid = detail::select(x < detail::splat<T>(-1.5), low, high);
-        return detail::select(x <= -three, T(0),
-                              detail::select(x >= three, detail::splat<T>(1), mid));
+        // Clamped to [0, 1] by a max and a min that keep NaN: mid <= 0 exactly where x <= -3
+        // (+0 at -3), and mid >= 1 for x >= 3 (c6 > 1/6) while mid <= 1 below 3.
+        return detail::at_most(detail::at_least(mid, T(0)), detail::splat<T>(1));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
