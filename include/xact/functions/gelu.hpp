@@ -77,11 +77,11 @@ struct gelu_erf_parts {
 
 template <class T>
 XACT_INLINE gelu_erf_parts<T> gelu_erf_tail(const T& x) noexcept {
-    // Beyond A, f, f' and the tail below have underflowed to 0 (select keeps NaN).
+    // Beyond A, f, f' and the tail below have underflowed to 0 (at_most keeps NaN).
     const T amax = splat<T>(39.5);
     gelu_erf_parts<T> p;
     const T ax = detail::abs(x);
-    p.a = detail::select(ax > amax, amax, ax);
+    p.a = detail::at_most(ax, amax);
     T h, l;
     detail::two_product(p.a, p.a, h, l);
     p.e = math::detail::exp_neg(h * T(0.5), l * T(0.5)); // x / sqrt2 is never rounded
@@ -103,7 +103,7 @@ XACT_INLINE gelu_tanh_parts<T> gelu_tanh_exp(const T& x) noexcept {
     constexpr bool f32 = std::is_same_v<scalar_t<T>, float>;
     const T lim = splat<T>(f32 ? 12.0 : 22.0);
     gelu_tanh_parts<T> p;
-    p.xc = detail::select(x < -lim, -lim, detail::select(x > lim, lim, x));
+    p.xc = detail::at_least(detail::at_most(x, lim), -lim);
     const T c1h = splat<T>(f32 ? 1.5957691669464111 : 1.5957691216057308);
     const T c1l = splat<T>(f32 ? -4.534068054340423e-08 : -9.96930880911092e-17);
     const T c3h = splat<T>(f32 ? 0.07135481387376785 : 0.07135481627260025);

@@ -56,7 +56,7 @@ XACT_INLINE exp_scaled<T> exp_neg(const T& v) noexcept {
     // Clamped here (NaN kept) so that 2^n stays well inside pow2i's range whatever clamp
     // exp_reduce applies: below -110 (float) / -760 (double) every use of e^v rounds to 0.
     const T lo = splat<T>(f32 ? -110.0 : -760.0);
-    vs = xact::detail::select(vs < lo, lo, vs);
+    vs = xact::detail::at_least(vs, lo);
     const auto p = math::detail::exp_reduce(vs);
     // 1 + s + s_lo (times e^rho) as a + b (Fast2Sum: |a0| > |e|).
     const T a0 = one + p.s;

@@ -261,10 +261,10 @@ template <class T>
 XACT_INLINE T erfc_tail(const T& x) noexcept {
     using S = scalar_t<T>;
     constexpr bool f32 = std::is_same_v<S, float>;
-    // Clamp |x| where erfc(|x|) has underflowed to +0 for good (select keeps NaN).
+    // Clamp |x| where erfc(|x|) has underflowed to +0 for good (at_most keeps NaN).
     const T zmax = splat<T>(f32 ? 10.6 : 27.93);
     T z = detail::abs(x);
-    z = detail::select(z > zmax, zmax, z);
+    z = xact::detail::at_most(z, zmax);
     T h, l;
     detail::two_product(z, z, h, l); // z^2 = h + l exactly
     const auto e = exp_neg(h, l);
