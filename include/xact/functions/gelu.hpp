@@ -615,7 +615,7 @@ template <class T>
 XACT_INLINE gelu_tail_f32<T> gelu_tail_parts_f32(const T& x) noexcept {
     gelu_tail_f32<T> p;
     const T ax = detail::abs(x);
-    p.a = detail::select(ax > splat<T>(15.0), splat<T>(15.0), ax);
+    p.a = detail::at_most(ax, splat<T>(15.0));
     T h, l;
     math::detail::exact_product(p.a, p.a, h, l);
     const T magic = splat<T>(0x1.8p23);
