@@ -555,10 +555,13 @@ std::vector<T> special_inputs() {
 
 /// Points where the functions (or typical kernels) change regime: exp overflow and underflow
 /// thresholds, the square root of the largest value (softsign's (1+|x|)^2), the zeros of the
-/// derivatives, and the kinks.
+/// derivatives, the kinks, and the edges of silu's near form (x = -64 / -600, where the
+/// general form takes over, and -x = -41, where e^-x stops being needed).
 template <class T>
 std::vector<T> thresholds() {
-    std::vector<T> t = {T(0),
+    std::vector<T> t = {T(std::is_same_v<T, float> ? -64 : -600),
+                        T(41),
+                        T(0),
                         T(-1),
                         T(1),
                         T(-1.2784645427610738),

@@ -247,7 +247,13 @@ struct swish {
     XACT_INLINE T operator()(T x) const noexcept {
         // β = 1 (silu): βx is exact, so the core needs no low part and, as |x| < 150 (float)
         // or 1100 (double) wherever the result is not 0, the cheaper scaling suffices.
-        if (beta == 1.0) return value<true>(x, x, detail::logistic_of<false>(x));
+        if (beta == 1.0) {
+            // Far left (x < -64 float, -600 double, -inf included) the general form; elsewhere
+            // the shorter one-sided form (bitwise the same for every lane either way).
+            return detail::two_regimes(
+                x, x < silu_far<T>(), [](const T& v) { return silu_near(v); },
+                [](const T& v) { return value<true>(v, v, detail::logistic_of<false>(v)); });
+        }
         // β rounded to 0: x/2 (βx would be 0 · inf = NaN at x = ±inf).
         if (detail::scalar_t<T>(beta) == 0) return x * detail::splat<T>(0.5);
         T b, b_lo; // βx = b + b_lo exactly (_wide: β or x may be beyond 2^100)
@@ -286,6 +292,46 @@ struct swish {
     }
 
   private:
+    /// silu_near serves x >= silu_far (and NaN): there e^-x < 2^92 (float) / 2^866 (double).
+    template <class T>
+    XACT_INLINE static T silu_far() noexcept {
+        return detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -64.0 : -600.0);
+    }
+    /// silu(x) = x / (1 + e^-x) for x >= silu_far: one reciprocal, corrected, for both signs.
+    /// e^-x = (hi + lo) 2^n (x is clamped to <= 41 first, where 1 + e^-x rounds to 1 and the
+    /// correction below still gives x's correctly rounded product) and D = 1 + e^-x = d + d_err
+    /// (Fast2Sum of 1 and hi 2^n, ordered by max and min, plus lo 2^n). With q = 1/d rounded,
+    /// 1/D = q (1 + g) to about u^2, g = (1 - q d) - q d_err (1 - q d exact), and
+    /// x/D = x q + (x q) g rounds once. Error: r's rounding (2^-26 relative in e^-x) plus the
+    /// final rounding, under 1 ULP. x is capped at 2^100 inside the small term so that
+    /// x = +inf gives inf + finite. The result has the sign of x: for x = ±0, g is exactly +0,
+    /// so x q + (x q) g is x's zero (without FMA the sign is copied). For 0 < x it is at least
+    /// the smallest subnormal (x = 2^-149 lands on the tie 2^-150 but is above it).
+    template <class T>
+    XACT_INLINE static T silu_near(const T& x) noexcept {
+        using S = detail::scalar_t<T>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        const T one = detail::splat<T>(1);
+        // No upper clamp (nonpositive form): lanes with -x beyond 64 (600) are far lanes.
+        const auto p = math::detail::exp_reduce<T, true, false, true>(detail::splat<T>(-0.0) - x);
+        const T r1 = one + p.r;
+        const T t = detail::fma(p.r2, p.q, (one - r1) + p.r);
+        const T hi = r1 + t;
+        const T lo = t - (hi - r1); // hi + lo = e^r to about 2^-34 (hi - r1 is exact)
+        const T pw = detail::pow2i<T>(p.n, p.k);
+        const T eh = hi * pw, el = lo * pw; // exact: n in [-60, 92] (866)
+        const T d = one + eh;
+        const T d_err = ((detail::at_least(eh, one) - d) + detail::at_most(eh, one)) + el;
+        const T q = one / d;
+        const T g = detail::fnma(q, d_err, detail::residual(one, q, d));
+        const T xq = detail::at_most(x, detail::splat<T>(f32 ? 0x1p100 : 0x1p1000)) * q;
+        T y = detail::fma_exact_product(x, q, xq * g);
+#if !XACT_HAS_FMA
+        y = detail::copysign(y, x); // Dekker's product may turn x = -0 into +0
+#endif
+        const T tiny = detail::splat<T>(std::numeric_limits<S>::denorm_min());
+        return detail::at_least(y, detail::at_most(x, tiny));
+    }
     /// Below this βx, x σ(βx) rounds to 0 where |x| <= 1 (so always for β = 1).
     template <class T>
     XACT_INLINE static T far_below() noexcept {
