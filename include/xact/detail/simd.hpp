@@ -343,7 +343,10 @@ XACT_INLINE T copysign(const T& mag, const T& sgn) noexcept {
 /// -|x| (one bitwise or of the sign bit; NaN stays NaN).
 template <class T>
 XACT_INLINE T neg_abs(const T& x) noexcept {
-    return detail::copysign(x, splat<T>(-1.0));
+    if constexpr (is_batch_v<T>)
+        return x | splat<T>(-0.0); // xsimd's copysign is two or three operations before AVX-512
+    else
+        return std::copysign(x, scalar_t<T>(-1));
 }
 
 /// s + err = a + b exactly (Knuth's TwoSum: no ordering of |a| and |b| needed). Needs a
