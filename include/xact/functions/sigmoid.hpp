@@ -276,7 +276,11 @@ struct swish {
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
     XACT_INLINE T derivative(T x) const noexcept {
-        if (beta == 1.0) return slope<true>(x, detail::logistic_of(x));
+        if (beta == 1.0) {
+            return detail::two_regimes(
+                x, x < silu_far<T>(), [](const T& v) { return silu_slope_near(v); },
+                [](const T& v) { return slope<true>(v, detail::logistic_of(v)); });
+        }
         if (detail::scalar_t<T>(beta) == 0) return detail::nan_or(x, detail::splat<T>(0.5));
         T bx, b_lo; // βx exactly, as in operator()
         detail::two_product_wide(detail::splat<T>(beta), x, bx, b_lo);
@@ -297,20 +301,18 @@ struct swish {
     XACT_INLINE static T silu_far() noexcept {
         return detail::splat<T>(std::is_same_v<detail::scalar_t<T>, float> ? -64.0 : -600.0);
     }
-    /// silu(x) = x / (1 + e^-x) for x >= silu_far: one reciprocal, corrected, for both signs.
-    /// e^-x = (hi + lo) 2^n (x is clamped to <= 41 first, where 1 + e^-x rounds to 1 and the
-    /// correction below still gives x's correctly rounded product) and D = 1 + e^-x = d + d_err
-    /// (Fast2Sum of 1 and hi 2^n, ordered by max and min, plus lo 2^n). With q = 1/d rounded,
-    /// 1/D = q (1 + g) to about u^2, g = (1 - q d) - q d_err (1 - q d exact), and
-    /// x/D = x q + (x q) g rounds once. Error: r's rounding (2^-26 relative in e^-x) plus the
-    /// final rounding, under 1 ULP. x is capped at 2^100 inside the small term so that
-    /// x = +inf gives inf + finite. The result has the sign of x: for x = ±0, g is exactly +0,
-    /// so x q + (x q) g is x's zero (without FMA the sign is copied). For 0 < x it is at least
-    /// the smallest subnormal (x = 2^-149 lands on the tie 2^-150 but is above it).
+    /// 1 / (1 + e^-x) = q (1 + g) to about u^2 for x >= silu_far, and e^-x = eh + el.
     template <class T>
-    XACT_INLINE static T silu_near(const T& x) noexcept {
-        using S = detail::scalar_t<T>;
-        constexpr bool f32 = std::is_same_v<S, float>;
+    struct silu_parts {
+        T eh, el, q, g;
+    };
+    /// e^-x = (hi + lo) 2^n (-x is clamped to >= -41 first, where 1 + e^-x rounds to 1 and
+    /// the corrections below still give correctly rounded results) and D = 1 + e^-x = d + d_err
+    /// (Fast2Sum of 1 and eh = hi 2^n, ordered by max and min, plus el = lo 2^n). With q = 1/d
+    /// rounded, 1/D = q (1 + g), g = (1 - q d) - q d_err (1 - q d exact). Error: r's rounding
+    /// (2^-26 relative in e^-x, 2^-55 in double).
+    template <class T>
+    XACT_INLINE static silu_parts<T> silu_core(const T& x) noexcept {
         const T one = detail::splat<T>(1);
         // No upper clamp (nonpositive form): lanes with -x beyond 64 (600) are far lanes.
         const auto p = math::detail::exp_reduce<T, true, false, true>(detail::splat<T>(-0.0) - x);
@@ -319,18 +321,44 @@ struct swish {
         const T hi = r1 + t;
         const T lo = t - (hi - r1); // hi + lo = e^r to about 2^-34 (hi - r1 is exact)
         const T pw = detail::pow2i<T>(p.n, p.k);
-        const T eh = hi * pw, el = lo * pw; // exact: n in [-60, 92] (866)
-        const T d = one + eh;
-        const T d_err = ((detail::at_least(eh, one) - d) + detail::at_most(eh, one)) + el;
-        const T q = one / d;
-        const T g = detail::fnma(q, d_err, detail::residual(one, q, d));
-        const T xq = detail::at_most(x, detail::splat<T>(f32 ? 0x1p100 : 0x1p1000)) * q;
-        T y = detail::fma_exact_product(x, q, xq * g);
+        silu_parts<T> s;
+        s.eh = hi * pw; // exact: n in [-60, 92] (866)
+        s.el = lo * pw;
+        const T d = one + s.eh;
+        const T d_err = ((detail::at_least(s.eh, one) - d) + detail::at_most(s.eh, one)) + s.el;
+        s.q = one / d;
+        s.g = detail::fnma(s.q, d_err, detail::residual(one, s.q, d));
+        return s;
+    }
+    /// silu(x) = x / (1 + e^-x) for x >= silu_far: one reciprocal, corrected, for both signs:
+    /// x q + (x q) g rounds once, under 1 ULP in all. x is capped at 2^100 inside the small
+    /// term so that x = +inf gives inf + finite. The result has the sign of x: for x = ±0, g is
+    /// exactly +0, so x q + (x q) g is x's zero (without FMA the sign is copied). For 0 < x it
+    /// is at least the smallest subnormal (x = 2^-149 lands on the tie 2^-150 but is above it).
+    template <class T>
+    XACT_INLINE static T silu_near(const T& x) noexcept {
+        using S = detail::scalar_t<T>;
+        constexpr bool f32 = std::is_same_v<S, float>;
+        const auto s = silu_core(x);
+        const T xq = detail::at_most(x, detail::splat<T>(f32 ? 0x1p100 : 0x1p1000)) * s.q;
+        T y = detail::fma_exact_product(x, s.q, xq * s.g);
 #if !XACT_HAS_FMA
         y = detail::copysign(y, x); // Dekker's product may turn x = -0 into +0
 #endif
         const T tiny = detail::splat<T>(std::numeric_limits<S>::denorm_min());
         return detail::at_least(y, detail::at_most(x, tiny));
+    }
+    /// silu'(x) = σ(x) (1 + x σ(-x)) for x >= silu_far, with σ(x) = q + q g and
+    /// σ(-x) = e^-x / D = eh q + (eh g + el) q rounded once. x is capped at 41 in the factor
+    /// (σ(-x) is that of 41 there, and the factor rounds to 1 either way), which also gives
+    /// x = +inf the limit 1.
+    template <class T>
+    XACT_INLINE static T silu_slope_near(const T& x) noexcept {
+        const T one = detail::splat<T>(1);
+        const auto s = silu_core(x);
+        const T sm = detail::fma_exact_product(s.eh, s.q, s.q * detail::fma(s.eh, s.g, s.el));
+        const T fac = detail::fma_exact_product(detail::at_most(x, detail::splat<T>(41)), sm, one);
+        return detail::fma_exact_product(s.q, fac, (s.q * s.g) * fac);
     }
     /// Below this βx, x σ(βx) rounds to 0 where |x| <= 1 (so always for β = 1).
     template <class T>
