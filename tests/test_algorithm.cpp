@@ -655,3 +655,52 @@ TEMPLATE_TEST_CASE("tail loads and stores touch exactly the first r lanes", "[al
         }
     }
 }
+
+TEMPLATE_TEST_CASE("select_sign follows the sign bit in every lane, as the scalar form does",
+                   "[algorithm]", float, double) {
+    // detail::select_sign reads the sign bit itself (one blendv on AVX and SSE4.1, an integer
+    // compare on AVX-512): -0 and a NaN with the sign bit set count as negative.
+    using T = TestType;
+    using B = xsimd::batch<T, xsimd::default_arch>;
+    constexpr std::size_t W = B::size;
+    const std::vector<T> specials = xact_test::special_values<T>();
+    std::vector<T> s(W), got(W);
+    for (std::size_t start = 0; start < specials.size(); ++start) {
+        for (std::size_t l = 0; l < W; ++l) s[l] = specials[(start + l) % specials.size()];
+        xact::detail::select_sign(B::load_unaligned(s.data()), B(T(10)), B(T(20)))
+            .store_unaligned(got.data());
+        for (std::size_t l = 0; l < W; ++l) {
+            INFO("s = " << s[l] << ", sign bit " << std::signbit(s[l]));
+            const T want = std::signbit(s[l]) ? T(10) : T(20);
+            CHECK(got[l] == want);
+            CHECK(xact::detail::select_sign(s[l], T(10), T(20)) == want);
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("pow2i and scale2_down read the exponent field of n only", "[algorithm]", float,
+                   double) {
+    // The exp kernels pass n plus the bits of their rounding constant (exp_parts::nb), which the
+    // shift into the exponent field clears; any multiple of 2^(bits - mantissa bits) is ignored.
+    using T = TestType;
+    using I = xact::detail::int_t<T>;
+    using B = xsimd::batch<T, xsimd::default_arch>;
+    using BI = xact::detail::int_t<B>;
+    constexpr bool f32 = std::is_same_v<T, float>;
+    constexpr int lowest = f32 ? -226 : -1622, wrap_bits = f32 ? 9 : 12;
+    const I magic_bits = xact::detail::as_int(T(f32 ? 0x1.8p23 : 0x1.8p52));
+    for (int n = lowest; n <= 0; n += (n < lowest + 40 || n > -40) ? 1 : 7) {
+        const T want = std::ldexp(T(1.25), n);
+        for (const I off :
+             {I(0), magic_bits, I(I(1) << wrap_bits), I(-(I(1) << (wrap_bits + 3)))}) {
+            INFO("n = " << n << ", offset " << off);
+            const I nb = static_cast<I>(n + off);
+            CHECK(xact::detail::scale2_down(T(1.25), nb) == want);
+            CHECK(xact::detail::scale2_down(B(T(1.25)), BI(nb)).get(0) == want);
+            if (n >= (f32 ? -126 : -1022)) {
+                CHECK(xact::detail::pow2i<T>(nb) == std::ldexp(T(1), n));
+                CHECK(xact::detail::pow2i<B>(BI(nb)).get(0) == std::ldexp(T(1), n));
+            }
+        }
+    }
+}

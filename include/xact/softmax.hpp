@@ -96,7 +96,7 @@ XACT_INLINE T exp_shifted(const T& hi, const T& lo) noexcept {
     // At the max (hi = lo = 0) r and s are 0: the term is 2^K exactly.
     const auto p = math::detail::exp_reduce<T, true>(hi, lo);
     const T v = splat<T>(1) + p.s;
-    const T up = pow2i<T>(p.n + int_t<T>(k));
+    const T up = pow2i<T>(p.nb, k); // nb: n plus bits pow2i ignores
     const S big_k = f32 ? 64 : 512; // K
     return scalef_or(v, p.k + splat<T>(big_k), (v * up) * splat<T>(f32 ? 0x1p-36 : 0x1p-88));
 }

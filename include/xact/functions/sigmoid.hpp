@@ -57,12 +57,25 @@ template <class T>
 struct logistic {
     T hi, lo, m, ev, d, d_err; // ev = m 2^n, rounded once
     int_t<T> n;
-    T k; // n as a real
+    T k;         // n as a real
+    int_t<T> nb; // n plus a constant that scale2_down ignores (exp_parts::nb)
     /// num / (1 + e^-|b|), the quotient corrected once (div_1_2).
     XACT_INLINE T over_d(const T& num, const T& num_lo) const noexcept {
         return div_1_2(num, num_lo, d, d_err);
     }
-    XACT_INLINE T over_d(const T& num) const noexcept { return div_1_2(num, d, d_err); }
+    XACT_INLINE T over_d(const T& num) const noexcept {
+#if XACT_HAS_FMA
+        // The same value as div_1_2 with two operations fewer: q lies in [num/2, num] (d in
+        // [1, 2]), so num - q is exact (Sterbenz) and one fnma gives the exact residual
+        // num - q (1 + ev) rounded once, as div_1_2's residual and d_err correction do.
+        const T q = num / d;
+        const T rho = detail::fnma(q, ev, num - q);
+        const T inv = detail::fma(d, splat<T>(-8.0 / 17), splat<T>(24.0 / 17));
+        return detail::fma(rho, inv, q);
+#else
+        return div_1_2(num, d, d_err);
+#endif
+    }
     /// num / (1 + e^-|b|) from r = over_d(1): the product num r corrected once by the exact
     /// residual, as accurate as over_d(num) without a second division.
     XACT_INLINE T over_d_by(const T& num, const T& r) const noexcept {
@@ -74,7 +87,7 @@ struct logistic {
 /// d + d_err = 1 + m 2^n exactly (n <= 0).
 template <class T>
 XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
-    l.ev = detail::scale2_down(l.m, l.n, l.k);
+    l.ev = detail::scale2_down(l.m, l.nb, l.k);
     const T one = splat<T>(1);
     l.d = one + l.ev;
     l.d_err = (one - l.d) + l.ev; // exact: Fast2Sum, ev <= 1
@@ -83,21 +96,25 @@ XACT_INLINE void logistic_denominator(logistic<T>& l) noexcept {
 /// within 0.75 ULP of e^r, two operations after the polynomial; hi + lo is still e^r to about
 /// u^2 (lo = the rounding errors of both steps). Otherwise (Rounded = false, for silu's exact
 /// numerator x (hi + lo)) hi is e^r rounded once (within 0.51 ULP), five operations.
-template <bool Rounded = true, class T>
+/// Nonpositive: b is already -|b| (or NaN), so the sign is not set again.
+template <bool Rounded = true, bool Nonpositive = false, class T>
 XACT_INLINE logistic<T> logistic_of(const T& b) noexcept {
     logistic<T> l;
+    const T neg = Nonpositive ? b : detail::neg_abs(b);
     if constexpr (Rounded) {
-        const auto p = math::detail::exp_reduce<T, true>(detail::neg_abs(b));
+        const auto p = math::detail::exp_reduce<T, true>(neg);
         const T one = splat<T>(1);
         l.hi = one + p.s;
         l.lo = ((one - l.hi) + p.s) + p.s_lo; // (1 - hi) + s is exact (Fast2Sum)
         l.n = p.n;
+        l.nb = p.nb;
         l.k = p.k;
     } else {
-        const auto e = math::detail::exp_parts_of<T, true>(detail::neg_abs(b));
+        const auto e = math::detail::exp_parts_of<T, true>(neg);
         l.hi = e.hi;
         l.lo = e.lo;
         l.n = e.n;
+        l.nb = e.nb;
         l.k = e.k;
     }
     l.m = l.hi;
@@ -116,6 +133,7 @@ XACT_INLINE logistic<T> logistic_of(const T& b, const T& b_lo) noexcept {
     l.hi = l.m;
     l.lo = (e.hi - l.m) + lo;
     l.n = e.n;
+    l.nb = e.nb;
     l.k = e.k;
     logistic_denominator(l);
     return l;
@@ -133,8 +151,9 @@ struct sigmoid {
         // x >= 0: 1 / (1 + e^-x). x < 0: e^x / (1 + e^x). One division serves both sides.
         // A subnormal e^x is rounded once before the division by d in [1, 1 + 2^-126): one
         // more half ULP of the subnormal result, against a scaling step on every element.
+        // The side is read from the sign bit (one blendv on AVX2): x = -0 takes e^x = 1.
         const auto l = detail::logistic_of(x);
-        return l.over_d(detail::select(x >= T(0), detail::splat<T>(1), l.ev));
+        return l.over_d(detail::select_sign(x, l.ev, detail::splat<T>(1)));
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
@@ -202,8 +221,9 @@ struct tanh {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T a = detail::abs(x);
-        const T r = detail::select(a < detail::splat<T>(split), small(a),
-                                   large(detail::logistic_of(detail::splat<T>(2) * a)));
+        const T r =
+            detail::select(a < detail::splat<T>(split), small(a),
+                           large(detail::logistic_of<true, true>(detail::splat<T>(-2) * a)));
         return detail::copysign(r, x);
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
@@ -216,9 +236,9 @@ struct tanh {
         // 4t/d^2 = (4t/d) (1/d).
         // t = e^(-2a) = m 2^n; 4t is m 2^(n+2), scaled last so that a subnormal result is
         // rounded once (4t may be representable where t alone underflows).
-        const auto l = detail::logistic_of(detail::splat<T>(2) * a);
+        const auto l = detail::logistic_of<true, true>(detail::splat<T>(-2) * a);
         const T r1 = l.over_d(detail::splat<T>(1));
-        const T tail = detail::scale2_down((l.m * r1) * r1, l.n + detail::int_t<T>(2),
+        const T tail = detail::scale2_down((l.m * r1) * r1, l.nb + detail::int_t<T>(2),
                                            l.k + detail::splat<T>(2));
         return detail::select(a < detail::splat<T>(split), near0, tail);
     }
@@ -320,7 +340,8 @@ struct swish {
         const T t = detail::fma(p.r2, p.q, (one - r1) + p.r);
         const T hi = r1 + t;
         const T lo = t - (hi - r1); // hi + lo = e^r to about 2^-34 (hi - r1 is exact)
-        const T pw = detail::pow2i<T>(p.n, p.k);
+        // 2^n from nb (n plus bits that pow2i ignores): one integer operation fewer.
+        const T pw = detail::pow2i<T>(p.nb, p.k);
         silu_parts<T> s;
         s.eh = hi * pw; // exact: n in [-60, 92] (866)
         s.el = lo * pw;
@@ -384,7 +405,7 @@ struct swish {
     template <bool Unit, class T>
     XACT_INLINE static T scaled(const T& x, const detail::logistic<T>& l) noexcept {
         if constexpr (Unit) {
-            return detail::scale2_down(x, l.n, l.k);
+            return detail::scale2_down(x, l.nb, l.k);
         } else {
             return detail::scale2(x, l.n); // no vscalef: |x| may exceed scale2_down's range
         }

@@ -28,6 +28,9 @@ struct exp_parts {
     T r, r_lo, s, s_lo, k; // e^r - 1 = s + s_lo (s_lo: the rounding error of s); k: n as a real
     T r2, q;               // r^2 and P(r): e^r - 1 = r + r^2 P(r)
     int_t<T> n;            // r_lo: the rounding error of r (x - k ln2 = r + r_lo)
+    // nb: the bits of the rounding sum, n plus a constant that the shift into the exponent
+    // field clears; pow2i and scale2_down read it with one integer operation fewer than n.
+    int_t<T> nb;
 };
 
 // nonpositive: the caller knows x <= 0 (or NaN). deep: the clamps below widen to [-200, 240]
@@ -56,7 +59,8 @@ XACT_INLINE exp_parts<T> exp_reduce_impl(const T& x_in, const T& x_lo) noexcept 
     const T t = detail::fma(x, splat<T>(f32 ? 0x1.715476p+0 : 0x1.71547652b82fep+0), magic);
     const T kf = t - magic;
     exp_parts<T> p;
-    p.n = as_int(t) - as_int(magic);
+    p.nb = as_int(t);
+    p.n = p.nb - as_int(magic);
     p.k = kf;
     // ln2 = hi + lo with hi short (float: 13 bits, double: 32 bits): kf * hi is exact and so
     // is x - kf * hi (Sterbenz).
@@ -130,7 +134,8 @@ template <class T>
 struct exp_split {
     T hi, lo;
     int_t<T> n;
-    T k; // n as a real (for scale2_down(x, n, k))
+    T k;         // n as a real (for scale2_down(x, n, k))
+    int_t<T> nb; // n plus a constant that scale2_down ignores (see exp_parts)
 };
 template <class T, bool nonpositive = false, bool deep = false>
 XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
@@ -141,7 +146,7 @@ XACT_INLINE exp_split<T> exp_parts_of(const T& x) noexcept {
     const T r1 = one + p.r;
     const T t = detail::fma(p.r2, p.q, (one - r1) + p.r);
     const T hi = r1 + t;
-    return {hi, t - (hi - r1), p.n, p.k}; // hi - r1 is exact
+    return {hi, t - (hi - r1), p.n, p.k, p.nb}; // hi - r1 is exact
 }
 /// m 2^n for callers of exp_parts_of<..., deep = true>, which may pass n beyond the reach of
 /// scale2: n is clamped to [-250, 250] (float) / [-2000, 2000] (double) first, where the
