@@ -704,3 +704,33 @@ TEMPLATE_TEST_CASE("pow2i and scale2_down read the exponent field of n only", "[
         }
     }
 }
+
+TEMPLATE_TEST_CASE("or_sign equals copysign for magnitudes, in every lane and for scalars",
+                   "[algorithm]", float, double) {
+    // detail::or_sign(m, s) or's the sign bit of s into m: copysign(m, s) where m's sign bit is
+    // clear (tanh, softsign) or already that of s (hard_swish's middle piece).
+    using T = TestType;
+    using B = xsimd::batch<T, xsimd::default_arch>;
+    constexpr std::size_t W = B::size;
+    const std::vector<T> specials = xact_test::special_values<T>();
+    std::vector<T> m(W), s(W), got(W);
+    for (std::size_t start = 0; start < specials.size(); ++start) {
+        for (std::size_t l = 0; l < W; ++l) {
+            s[l] = specials[(start + l) % specials.size()];
+            const T v = specials[(start + 3 * l + 1) % specials.size()];
+            // a magnitude, or (every other lane) a value with the sign of s
+            m[l] = (l % 2 == 0 || std::isnan(v)) ? std::fabs(v) : std::copysign(v, s[l]);
+        }
+        xact::detail::or_sign(B::load_unaligned(m.data()), B::load_unaligned(s.data()))
+            .store_unaligned(got.data());
+        for (std::size_t l = 0; l < W; ++l) {
+            INFO("m = " << m[l] << ", s = " << s[l]);
+            const T want = std::copysign(m[l], s[l]);
+            CHECK(xact_test::same(got[l], want));
+            CHECK(std::signbit(got[l]) == std::signbit(want));
+            const T scalar = xact::detail::or_sign(m[l], s[l]);
+            CHECK(xact_test::same(scalar, want));
+            CHECK(std::signbit(scalar) == std::signbit(want));
+        }
+    }
+}

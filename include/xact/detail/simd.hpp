@@ -527,6 +527,19 @@ XACT_INLINE T as_real(const int_t<T>& i) noexcept {
     }
 }
 
+/// m with the sign bit of s or'ed in: copysign(m, s) wherever m's sign bit is clear or already
+/// that of s (a magnitude; or a value of the sign of s, or +0). One and and one or: xsimd's
+/// copysign also clears m's sign bit first.
+template <class T>
+XACT_INLINE T or_sign(const T& m, const T& s) noexcept {
+    if constexpr (is_batch_v<T>) {
+        return m | (s & splat<T>(-0.0));
+    } else {
+        const int_t<T> sign = as_int(scalar_t<T>(-0.0));
+        return as_real<T>(static_cast<int_t<T>>(as_int(m) | (as_int(s) & sign)));
+    }
+}
+
 /// 2^(n + c) for integer n (per lane) and a constant c, n + c within the normal exponent range
 /// of T; only n modulo 2^(bits - mantissa bits) is read (integer arithmetic wraps).
 template <class T>

@@ -233,8 +233,9 @@ struct hard_swish {
         detail::two_product(t, c6, h, h_err);
         const T lo = detail::fma(t_err, c6, detail::fma(t, c6_lo, h_err));
         const T m = detail::fma_exact_product(x, h, x * lo);
-        // f has the sign of x in (-3, 3); m is +0 for x = -0 where x lo is +0.
-        const T mid = detail::copysign(m, x);
+        // f has the sign of x in (-3, 3) (also where m underflows to a zero); m is +0 for
+        // x = -0 where x lo is +0: or'ing x's sign bit in gives copysign(m, x).
+        const T mid = detail::or_sign(m, x);
         const T neg_zero = detail::splat<T>(-0.0);
         return detail::select(x <= -three, neg_zero, detail::select(x >= three, x, mid));
     }

@@ -224,7 +224,7 @@ struct tanh {
         const T r =
             detail::select(a < detail::splat<T>(split), small(a),
                            large(detail::logistic_of<true, true>(detail::splat<T>(-2) * a)));
-        return detail::copysign(r, x);
+        return detail::or_sign(r, x); // r >= 0
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
@@ -478,7 +478,7 @@ struct softsign {
         const T q = x / d;
         return detail::select(
             d == detail::splat<T>(std::numeric_limits<detail::scalar_t<T>>::infinity()),
-            detail::copysign(detail::splat<T>(1), x), q);
+            detail::or_sign(detail::splat<T>(1), x), q);
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
