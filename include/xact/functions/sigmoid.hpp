@@ -210,9 +210,18 @@ struct tanh {
     /// rounding, d's and q's together 1.3 ULP of the result, then 1 - q rounds; measured over
     /// every float in [0.5, 16]: 1.50 FMA, 1.51 SSE2), where (1 - t) / (1 + t) needed the
     /// corrected division with both parts carried exactly (about seven operations more).
+    /// -2a is clamped at -41 (exp_reduce's shallow form): beyond, 2t / (1 + t) < 2^-57 and the
+    /// result rounds to 1 for any such t. So 2^(n+1) is a normal number and one product gives
+    /// 2t = (1 + s) 2^(n+1) exactly, and d = 1 + t is one fma of it (both as from logistic_of,
+    /// two operations fewer than its subnormal-safe scaling, then ev + ev).
     template <class T>
-    XACT_INLINE static T large(const detail::logistic<T>& l) noexcept {
-        return detail::splat<T>(1) - (l.ev + l.ev) / l.d;
+    XACT_INLINE static T large(const T& a) noexcept {
+        const T one = detail::splat<T>(1);
+        const auto p = math::detail::exp_reduce<T, true, false, true>(detail::splat<T>(-2) * a);
+        const T hi = one + p.s;
+        const T t2 = detail::scalef_or(hi, p.k + one, hi * detail::pow2i<T>(p.nb, 1));
+        const T d = detail::fma(t2, detail::splat<T>(0.5), one);
+        return one - t2 / d;
     }
     static constexpr double split = 0.55;
 
@@ -221,9 +230,7 @@ struct tanh {
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
         const T a = detail::abs(x);
-        const T r =
-            detail::select(a < detail::splat<T>(split), small(a),
-                           large(detail::logistic_of<true, true>(detail::splat<T>(-2) * a)));
+        const T r = detail::select(a < detail::splat<T>(split), small(a), large(a));
         return detail::or_sign(r, x); // r >= 0
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
