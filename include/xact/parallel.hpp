@@ -70,7 +70,7 @@ struct parallel {
     std::size_t min_chunk = 0;
     /// Optional: run `count` chunks on the caller's own pool; must call body(i) exactly once
     /// for each i < count before returning.
-    std::function<void(std::size_t count, const std::function<void(std::size_t)>& body)> executor;
+    std::function<void(std::size_t count, const std::function<void(std::size_t)>& body)> executor{};
 };
 
 namespace detail {

@@ -709,8 +709,9 @@ XACT_INLINE V minus_exp_times_wide(const V& g, const V& v, const V& sp, const V&
     two_sum(g * V(BS::down), -math::detail::scale2_clamped(p, n), d, d_lo);
     const V r2 = (d + (d_lo - math::detail::scale2_clamped(p_lo, n))) * V(BS::up);
     // Where a part is not finite (s' or g infinite, or NaN), r is the formula's IEEE value.
+    // (The negation in its own parentheses: GCC's -Wparentheses flags `!a & b`.)
     const auto wide =
-        !(detail::abs(r) <= max) & (detail::abs(d) <= max) & (detail::abs(p_lo) <= max);
+        (!(detail::abs(r) <= max)) & (detail::abs(d) <= max) & (detail::abs(p_lo) <= max);
     return detail::select(wide, r2, r);
 }
 
