@@ -245,7 +245,8 @@ struct tanh {
         // rounded once (4t may be representable where t alone underflows).
         const auto l = detail::logistic_of<true, true>(detail::splat<T>(-2) * a);
         const T r1 = l.over_d(detail::splat<T>(1));
-        const T tail = detail::scale2_down((l.m * r1) * r1, l.nb + detail::int_t<T>(2),
+        // n, not nb: nb + 2 overflows a scalar int for a NaN lane (nb is a NaN's bits).
+        const T tail = detail::scale2_down((l.m * r1) * r1, l.n + detail::int_t<T>(2),
                                            l.k + detail::splat<T>(2));
         return detail::select(a < detail::splat<T>(split), near0, tail);
     }
