@@ -1277,6 +1277,8 @@ void run_prelu(unsigned dir, source& s) {
                 fail("prelu_forward[%zu] != scalar leaky(x, a) at x = %.17g (%a), a = %.9g: %.17g "
                      "vs %.17g",
                      i, d(x[i]), d(x[i]), d(a), d(y[i]), d(want));
+            // The long double product of two doubles rounds twice: only exact with __float128.
+            if (!has_accurate_ref<T>()) continue;
             const T r = ref_leaky(x[i], a);
             if (!same(y[i], r))
                 fail("prelu_forward[%zu] at x = %.17g (%a), a = %.9g: got %.17g (%a), expected "
