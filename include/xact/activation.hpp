@@ -47,6 +47,8 @@
 #include <variant>
 #include <vector>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 /// Every elementwise activation of xact, in the order of activation_names().
@@ -555,3 +557,5 @@ inline std::string activation::name() const {
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

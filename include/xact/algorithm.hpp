@@ -24,6 +24,8 @@
 #include <type_traits>
 #include <utility>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 namespace detail {
 
@@ -279,3 +281,5 @@ void backward_from_output(const F& f, const Y& y, const DY& dy, DX&& dx) {
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -101,6 +101,8 @@
 #include <string>
 #include <type_traits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 /// How per-element (per-row) losses are reduced: their mean (default), their sum, or not at
@@ -1659,3 +1661,5 @@ void cross_entropy_backward(const T* logits, const T* target, const T* dout, T* 
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -58,6 +58,8 @@
 #define XACT_PARALLEL_MXCSR 0
 #endif
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 /// How one array call is spread over threads (the first argument of the parallel overloads).
@@ -513,3 +515,5 @@ void prelu_backward(const parallel& p, const T* x, const T* alpha, std::size_t a
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

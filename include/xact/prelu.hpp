@@ -49,6 +49,8 @@
 #include <cstddef>
 #include <cstring>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 namespace detail {
 
@@ -526,3 +528,5 @@ void prelu_backward(const T* x, const T* alpha, std::size_t alpha_count, const T
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -51,6 +51,8 @@
 #include <cstring>
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 namespace detail {
 
@@ -1160,3 +1162,5 @@ void log_softmax_backward(const Y& y, const DY& dy, DX&& dx, extents e) {
 }
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -20,6 +20,8 @@
 #include <limits>
 #include <type_traits>
 
+XACT_DIAGNOSTIC_PUSH
+
 /// 1 when the target has fused multiply-add instructions. Then detail::fma is a single
 /// rounding for scalars and batches alike; otherwise it is a*b+c in both (the compiler cannot
 /// contract without FMA instructions), so scalar and SIMD paths still agree bitwise.
@@ -856,3 +858,5 @@ XACT_INLINE T reduce_add_halving(const xsimd::batch<T, A>& v) noexcept {
 }
 
 } // namespace xact::detail
+
+XACT_DIAGNOSTIC_POP

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 /// elu(x) = x > 0 ? x : α expm1(x) (elu(-0) = -0, elu(-inf) = -α); f' = x > 0 ? 1 : α e^x, so
@@ -244,3 +246,5 @@ struct celu {
 };
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -63,6 +63,8 @@
 #include <limits>
 #include <type_traits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 namespace detail {
@@ -752,3 +754,5 @@ struct gelu {
 };
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -16,6 +16,8 @@
 #include <cmath>
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 
 namespace detail {
@@ -265,3 +267,5 @@ struct hard_swish {
 };
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -12,6 +12,8 @@
 
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 namespace detail {
 
@@ -497,3 +499,5 @@ struct softsign {
 };
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -20,6 +20,8 @@
 #include <cmath>
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact {
 namespace detail {
 
@@ -314,3 +316,5 @@ struct mish {
 };
 
 } // namespace xact
+
+XACT_DIAGNOSTIC_POP

@@ -32,6 +32,8 @@
 
 #include <type_traits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact::math {
 namespace detail {
 using namespace xact::detail;
@@ -313,3 +315,5 @@ XACT_INLINE T erfc(const T& x) noexcept {
 }
 
 } // namespace xact::math
+
+XACT_DIAGNOSTIC_POP

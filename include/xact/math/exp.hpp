@@ -17,6 +17,8 @@
 
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact::math {
 namespace detail {
 using namespace xact::detail;
@@ -265,3 +267,5 @@ XACT_INLINE T expm1(const T& x) noexcept {
 }
 
 } // namespace xact::math
+
+XACT_DIAGNOSTIC_POP

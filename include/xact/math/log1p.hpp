@@ -22,6 +22,8 @@
 
 #include <limits>
 
+XACT_DIAGNOSTIC_PUSH
+
 namespace xact::math {
 namespace detail {
 using namespace xact::detail;
@@ -169,3 +171,5 @@ XACT_INLINE T log1p(const T& x) noexcept {
 }
 
 } // namespace xact::math
+
+XACT_DIAGNOSTIC_POP
