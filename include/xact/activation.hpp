@@ -538,7 +538,7 @@ inline activation activation::parse(std::string_view text) {
 }
 
 inline std::string activation::name() const {
-    const auto k = static_cast<std::size_t>(v_.index());
+    const std::size_t k = v_.index();
     const auto kind = static_cast<activation_kind>(k);
     const auto& info = detail::activation_table[k];
     const auto p = detail::activation_params(v_);

@@ -617,7 +617,7 @@ void log_softmax_row(const T* x, T* y, std::size_t n) noexcept {
                 // The old maxima become ordinary terms (2^K each), then the sums are rescaled
                 // by e^(m - bm) = (f_hi + f_lo) 2^p, a double-word factor: the product's error
                 // stays near u^2 however many times the max rises.
-                acc.s0.add(acc.k * B(std::is_same_v<T, float> ? 0x1p64 : 0x1p512));
+                acc.s0.add(acc.k * B(static_cast<T>(std::is_same_v<T, float> ? 0x1p64 : 0x1p512)));
                 acc.k = zero;
                 T d_hi, d_lo;
                 shifted(m, bm, d_hi, d_lo);

@@ -782,7 +782,7 @@ XACT_INLINE void widen(const xsimd::batch<float, A>& v, xsimd::batch<double, A>&
     alignas(64) float f[W];
     alignas(64) double d[W];
     v.store_aligned(f);
-    for (std::size_t i = 0; i < W; ++i) d[i] = f[i];
+    for (std::size_t i = 0; i < W; ++i) d[i] = static_cast<double>(f[i]);
     lo = D::load_aligned(d);
     hi = D::load_aligned(d + W / 2);
 }
