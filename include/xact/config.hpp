@@ -26,6 +26,19 @@
 #endif
 #endif
 
+// xact's accuracy bounds and its NaN, infinity and signed-zero behaviour assume IEEE
+// arithmetic. -ffast-math (or -ffinite-math-only, /fp:fast) lets the compiler drop NaN checks,
+// reassociate the error-free sums and products, and ignore -0: results may then be off by
+// millions of ULP. Hence a warning; define XACT_ALLOW_FAST_MATH to accept the loss, or call
+// the kernels from a file compiled without it (xact::dispatch turns it off for its own).
+#if !defined(XACT_ALLOW_FAST_MATH)
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#pragma GCC warning "xact: fast-math voids its bounds; see the FAQ or define XACT_ALLOW_FAST_MATH"
+#elif defined(_MSC_VER) && defined(_M_FP_FAST)
+#pragma message("xact: /fp:fast voids its bounds; see the FAQ or define XACT_ALLOW_FAST_MATH")
+#endif
+#endif
+
 /// Open and close the body of every xact header. GCC 12 and older warn "'__Y' may be used
 /// uninitialized" inside their own AVX-512 intrinsics wherever those are inlined (the
 /// intrinsics pass a deliberately undefined vector as the unused merge operand; GCC bug
