@@ -3,4 +3,6 @@
 // defined. Compiled, never run.
 #include <xact/xact.hpp>
 
-float fast_math_sigmoid(float x) { return xact::sigmoid{}(x); }
+float fast_math_sigmoid(float x) {
+    return xact::sigmoid{}(x);
+}
