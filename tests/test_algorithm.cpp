@@ -705,6 +705,42 @@ TEMPLATE_TEST_CASE("pow2i and scale2_down read the exponent field of n only", "[
     }
 }
 
+TEMPLATE_TEST_CASE("half_floor and shift_right_logical match their definitions in every lane",
+                   "[algorithm]", float, double) {
+    // The x86 forms of 64-bit lanes (a logical shift of n + 2^30, less 2^29) against floor(n/2)
+    // and the unsigned shift, for every n that scale2 may see and then some.
+    using T = TestType;
+    using I = xact::detail::int_t<T>;
+    using U = std::make_unsigned_t<I>;
+    using BI = xact::detail::int_t<xsimd::batch<T, xsimd::default_arch>>;
+    constexpr std::size_t W = xsimd::batch<T, xsimd::default_arch>::size;
+    std::vector<I> n;
+    for (I v = -5000; v <= 5000; ++v) n.push_back(v);
+    for (const I v : {I(-(I(1) << 29)), I((I(1) << 29) - 1), std::numeric_limits<I>::min(),
+                      std::numeric_limits<I>::max(), I(-1)})
+        n.push_back(v);
+    std::vector<I> got(W);
+    for (std::size_t i = 0; i + W <= n.size(); i += W) {
+        const BI v = BI::load_unaligned(n.data() + i);
+        xact::detail::half_floor(v).store_unaligned(got.data());
+        for (std::size_t l = 0; l < W; ++l) {
+            const I x = n[i + l];
+            INFO("n = " << x);
+            if (x >= -(I(1) << 29) && x < (I(1) << 29)) {
+                const I want = static_cast<I>(std::floor(static_cast<double>(x) / 2));
+                CHECK(got[l] == want);
+                CHECK(xact::detail::half_floor(x) == want);
+            }
+        }
+        xact::detail::shift_right_logical<3>(v).store_unaligned(got.data());
+        for (std::size_t l = 0; l < W; ++l) {
+            const I want = static_cast<I>(static_cast<U>(n[i + l]) >> 3);
+            CHECK(got[l] == want);
+            CHECK(xact::detail::shift_right_logical<3>(n[i + l]) == want);
+        }
+    }
+}
+
 TEMPLATE_TEST_CASE("or_sign equals copysign for magnitudes, in every lane and for scalars",
                    "[algorithm]", float, double) {
     // detail::or_sign(m, s) or's the sign bit of s into m: copysign(m, s) where m's sign bit is

@@ -597,11 +597,47 @@ XACT_INLINE S split_exponent(S v, int& e) noexcept {
     return special ? v : m;
 }
 
+/// n >> s with zeros shifted in, per lane (scalar: on the unsigned type). x86 before AVX-512
+/// shifts 64-bit lanes logically in one instruction but arithmetically not at all (xsimd
+/// emulates that in about five operations per 128 bits), so 64-bit callers prefer this form.
+template <int s, class I>
+XACT_INLINE I shift_right_logical(const I& n) noexcept {
+    if constexpr (is_batch_v<I>) {
+#if defined(__SSE2__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(_M_X64))
+        if constexpr (sizeof(scalar_t<I>) == 8) {
+            constexpr std::size_t bytes = simd_traits<I>::width * 8;
+#if defined(__AVX2__)
+            if constexpr (bytes == 32) return I(_mm256_srli_epi64(n, s));
+#endif
+            if constexpr (bytes == 16) return I(_mm_srli_epi64(n, s));
+        }
+#endif
+        using U = std::make_unsigned_t<scalar_t<I>>;
+        return (n >> s) & I(static_cast<scalar_t<I>>(~U(0) >> s));
+    } else {
+        using U = std::make_unsigned_t<I>;
+        return static_cast<I>(static_cast<U>(n) >> s);
+    }
+}
+
+/// floor(n / 2) per lane for |n| < 2^30 (x86 before AVX-512, 64-bit lanes: a logical shift of
+/// n + 2^30, which is nonnegative, less 2^29; other lanes, such as a NaN's garbage n, wrap).
+template <class I>
+XACT_INLINE I half_floor(const I& n) noexcept {
+#if defined(__SSE2__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(_M_X64))
+    if constexpr (is_batch_v<I> && sizeof(scalar_t<I>) == 8) {
+        const I off(std::int64_t(1) << 30);
+        return shift_right_logical<1>(n + off) - I(std::int64_t(1) << 29);
+    }
+#endif
+    return n >> 1;
+}
+
 /// x * 2^n for |x| in [0.35, 4) and n up to one past either end of the exponent range: two exact
 /// scalings, so a subnormal result is rounded once and an overflow gives inf.
 template <class T>
 XACT_INLINE T scale2(const T& x, const int_t<T>& n) noexcept {
-    const int_t<T> n1 = n >> 1;
+    const int_t<T> n1 = half_floor(n);
     return (x * pow2i<T>(n1)) * pow2i<T>(n - n1);
 }
 

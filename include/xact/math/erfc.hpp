@@ -128,7 +128,7 @@ struct scaled {
 
 template <class T>
 XACT_INLINE scaled<T> exp_neg_scale(const T& y, const exp_neg_parts<T>& e) noexcept {
-    const int_t<T> n1 = e.n >> 1;
+    const int_t<T> n1 = half_floor(e.n);
     return {detail::fma(y, e.q, y) * pow2i<T>(n1), pow2i<T>(e.n - n1)};
 }
 
@@ -298,7 +298,7 @@ XACT_INLINE T erfc_tail(const T& x) noexcept {
     rho = detail::fnma(y0, s_lo, rho + n_lo);
     const T y = detail::fma(rho, inv, y0);
     // y 2^n as m p2 (m exact), rounded once; 2 - that for x < 0 (in [1, 2]: no cancellation).
-    const int_t<T> n1 = e.n >> 1;
+    const int_t<T> n1 = half_floor(e.n);
     const scaled<T> v{y * pow2i<T>(n1), pow2i<T>(e.n - n1)};
     return detail::select(x < T(0), v.minus(splat<T>(2)), v.value());
 }

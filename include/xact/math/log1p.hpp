@@ -57,7 +57,11 @@ XACT_INLINE T log1p_core(const T& x, const T& x_lo) noexcept {
         using U = std::make_unsigned_t<I>;
         hu = static_cast<I>(static_cast<U>(as_int(u)) + static_cast<U>(offset));
     }
-    const I k = (hu >> mant) - bias;
+    I k;
+    if constexpr (f32)
+        k = (hu >> mant) - bias;
+    else // the same for hu >= 0 (every u > 0), one instruction on x86 before AVX-512
+        k = shift_right_logical<mant>(hu) - bias;
     const T m = as_real<T>((hu & mask) + sqrt_half);
     // k as a real without an int -> real conversion: 1.5 * 2^mant + k, minus the constant.
     const T magic = splat<T>(f32 ? 0x1.8p23 : 0x1.8p52);
