@@ -11,6 +11,7 @@
 
 #include <xact/algorithm.hpp>
 #include <xact/functions/piecewise.hpp>
+#include <xact/functions/sigmoid.hpp>
 
 #include <algorithm>
 #include <array>
@@ -769,4 +770,66 @@ TEMPLATE_TEST_CASE("or_sign equals copysign for magnitudes, in every lane and fo
             CHECK(std::signbit(scalar) == std::signbit(want));
         }
     }
+}
+
+namespace {
+/// A kernel that doubles, and a functor that hands it to the array calls when k == 2.
+struct doubling {
+    template <class T>
+    T operator()(T x) const noexcept {
+        return x + x;
+    }
+    template <class T>
+    T derivative(T x) const noexcept {
+        using S = xact::detail::scalar_t<T>;
+        return x - x + T(S(2));
+    }
+};
+struct scaling {
+    double k = 1.0;
+    template <class T>
+    T operator()(T x) const noexcept {
+        using S = xact::detail::scalar_t<T>;
+        return x * T(static_cast<S>(k)) + T(S(0.25));
+    }
+    template <class T>
+    T derivative(T x) const noexcept {
+        using S = xact::detail::scalar_t<T>;
+        return x - x + T(static_cast<S>(k) + S(0.25));
+    }
+    template <class Fn>
+    void specialize(Fn&& fn) const {
+        if (k == 2.0)
+            fn(doubling{});
+        else
+            fn(*this);
+    }
+};
+} // namespace
+
+TEMPLATE_TEST_CASE("array calls run the kernel that the functor's specialize() picks",
+                   "[algorithm]", float, double) {
+    // scaling{2} differs from its kernel by 0.25 on purpose: the array calls must use the
+    // kernel (x + x, slope 2), scaling{3} itself (3x + 0.25, slope 3.25).
+    using T = TestType;
+    const std::size_t n = 4 * simd_width<T> + 3;
+    std::vector<T> x(n), dy(n, T(1)), y(n), dx(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<T>(i) - T(5);
+    xact::forward(scaling{2.0}, x.data(), y.data(), n);
+    xact::backward(scaling{2.0}, x.data(), dy.data(), dx.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(y[i] == x[i] + x[i]);
+        CHECK(dx[i] == T(2));
+    }
+    xact::forward(scaling{3.0}, x.data(), y.data(), n);
+    xact::backward(scaling{3.0}, x.data(), dy.data(), dx.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(y[i] == x[i] * T(3) + T(0.25));
+        CHECK(dx[i] == T(3.25));
+    }
+    // swish{1.0} takes silu's kernel: the same bits as the scalar functor (also checked along
+    // every length and alignment in test_transcendental.cpp).
+    const xact::swish s{1.0};
+    xact::forward(s, x.data(), y.data(), n);
+    for (std::size_t i = 0; i < n; ++i) CHECK(xact_test::same(y[i], s(x[i])));
 }

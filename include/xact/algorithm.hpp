@@ -66,6 +66,28 @@ inline void check_functor(const F& f) {
     }
 }
 
+/// A functor may offer `template <class Fn> void specialize(Fn&& fn) const`, which calls fn
+/// once with a functor of the same values whose parameter tests are settled at compile time
+/// (swish with β = 1: silu). The array loops are then compiled for that case alone, without
+/// the code of the others or a per-batch test of the parameter.
+struct any_kernel_fn {
+    template <class K>
+    void operator()(const K&) const noexcept {}
+};
+template <class F, class = void>
+struct has_specialize : std::false_type {};
+template <class F>
+struct has_specialize<
+    F, std::void_t<decltype(std::declval<const F&>().specialize(std::declval<any_kernel_fn>()))>>
+    : std::true_type {};
+template <class F, class Fn>
+XACT_INLINE void with_kernel(const F& f, Fn&& fn) {
+    if constexpr (has_specialize<F>::value)
+        f.specialize(fn);
+    else
+        fn(f);
+}
+
 // ---------------------------------------------------------------- argument checks
 
 /// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte.
@@ -155,7 +177,9 @@ void forward_arch(const F& f, const T* x, T* y, std::size_t n) {
     check_pointer(y, n, "xact::forward: y is null while n > 0");
     check_alias(x, y, n, "xact::forward: y partially overlaps x (only y == x is allowed)");
     check_functor<T>(f);
-    map1<Arch>(x, y, n, [f](const auto& v) XACT_LAMBDA_INLINE { return f(v); });
+    with_kernel(f, [&](const auto& k) {
+        map1<Arch>(x, y, n, [k](const auto& v) XACT_LAMBDA_INLINE { return k(v); });
+    });
 }
 
 template <class Arch, class F, class T>
@@ -167,8 +191,10 @@ void backward_arch(const F& f, const T* x, const T* dy, T* dx, std::size_t n) {
     check_alias(x, dx, n, "xact::backward: dx partially overlaps x (only dx == x is allowed)");
     check_alias(dy, dx, n, "xact::backward: dx partially overlaps dy (only dx == dy is allowed)");
     check_functor<T>(f);
-    map2<Arch>(x, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
-        return g * f.derivative(v);
+    with_kernel(f, [&](const auto& k) {
+        map2<Arch>(x, dy, dx, n, [k](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
+            return g * k.derivative(v);
+        });
     });
 }
 
@@ -186,8 +212,10 @@ void backward_from_output_arch(const F& f, const T* y, const T* dy, T* dx, std::
                 "xact::backward_from_output: dx partially overlaps dy (only dx == dy is allowed)");
     check_functor<T>(f);
     if constexpr (has_check_from_output<F>::value) f.check_from_output();
-    map2<Arch>(y, dy, dx, n, [f](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
-        return g * f.derivative_from_output(v);
+    with_kernel(f, [&](const auto& k) {
+        map2<Arch>(y, dy, dx, n, [k](const auto& v, const auto& g) XACT_LAMBDA_INLINE {
+            return g * k.derivative_from_output(v);
+        });
     });
 }
 

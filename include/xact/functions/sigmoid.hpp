@@ -316,6 +316,14 @@ struct swish {
         detail::two_product_wide(detail::splat<T>(beta), x, bx, b_lo);
         return slope<false>(bx, detail::logistic_of(bx, b_lo));
     }
+    /// For the array calls (algorithm.hpp): fn(silu's kernel) where β = 1, else fn(*this).
+    template <class Fn>
+    void specialize(Fn&& fn) const {
+        if (beta == 1.0)
+            fn(unit{});
+        else
+            fn(*this);
+    }
     /// β must be finite, also once rounded to the element type (checked once per array call).
     void check() const {
         if (!(beta - beta == 0.0)) detail::invalid_argument("swish::beta must be finite");
@@ -326,6 +334,17 @@ struct swish {
     }
 
   private:
+    /// swish with β = 1 known at compile time (the branch on β folds away).
+    struct unit {
+        template <class T>
+        XACT_INLINE T operator()(T x) const noexcept {
+            return swish{}(x);
+        }
+        template <class T>
+        XACT_INLINE T derivative(T x) const noexcept {
+            return swish{}.derivative(x);
+        }
+    };
     /// silu_near serves x >= silu_far (and NaN): there e^-x < 2^92 (float) / 2^866 (double).
     template <class T>
     XACT_INLINE static T silu_far() noexcept {
