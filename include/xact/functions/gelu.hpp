@@ -751,6 +751,28 @@ struct gelu {
         }
         return detail::gelu_exact_d(x);
     }
+    /// For the array calls (algorithm.hpp): fn with the form chosen, so that a loop holds one.
+    template <class Fn>
+    void specialize(Fn&& fn) const {
+        if (approximate)
+            fn(form<true>{});
+        else
+            fn(form<false>{});
+    }
+
+  private:
+    /// gelu with `approximate` known at compile time (the branch on it folds away).
+    template <bool Approximate>
+    struct form {
+        template <class T>
+        XACT_INLINE T operator()(T x) const noexcept {
+            return gelu{Approximate}(x);
+        }
+        template <class T>
+        XACT_INLINE T derivative(T x) const noexcept {
+            return gelu{Approximate}.derivative(x);
+        }
+    };
 };
 
 } // namespace xact
