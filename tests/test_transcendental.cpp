@@ -1313,6 +1313,7 @@ void for_each_functor(Fn&& fn) {
     fn("swish{1.5}", xact::swish{1.5});
     fn("elu", xact::elu{});
     fn("elu{0.1}", xact::elu{0.1});
+    fn("elu{0}", xact::elu{0.0});
     fn("selu", xact::selu{});
     fn("celu{0.5}", xact::celu{0.5});
     fn("gelu", xact::gelu{});

@@ -22,14 +22,9 @@ struct elu {
     /// f(x), elementwise for float, double or an xsimd batch (the formula above).
     template <class T>
     XACT_INLINE T operator()(T x) const noexcept {
-        // x > 0 lanes are discarded: expm1's x > 0 form is not needed (bitwise the same).
-        // For α > 0, α expm1(±0) = ±0 = x, so the zeros take the x side too.
-        if (alpha == 1.0) return detail::select(x >= T(0), x, math::detail::expm1_negative(x));
-        if (alpha > 0.0)
-            return detail::select(x >= T(0), x,
-                                  detail::splat<T>(alpha) * math::detail::expm1_negative(x));
-        return detail::select(x > T(0), x,
-                              detail::splat<T>(alpha) * math::detail::expm1_nonpositive(x));
+        if (alpha == 1.0) return value<1>(x, alpha);
+        if (alpha > 0.0) return value<2>(x, alpha);
+        return value<0>(x, alpha);
     }
     /// f'(x) from the input, elementwise (the derivative and kinks above).
     template <class T>
@@ -56,6 +51,17 @@ struct elu {
     XACT_INLINE T derivative_from_output(T y) const noexcept {
         return detail::select(y > T(0), detail::splat<T>(1), y + detail::splat<T>(alpha));
     }
+    /// For the array calls (algorithm.hpp): fn with the form of f for this α (1, > 0, other),
+    /// so that a loop holds one.
+    template <class Fn>
+    void specialize(Fn&& fn) const {
+        if (alpha == 1.0)
+            fn(form<1>{alpha});
+        else if (alpha > 0.0)
+            fn(form<2>{alpha});
+        else
+            fn(form<0>{alpha});
+    }
     /// α must be finite, also once rounded to the element type (checked once per array call).
     void check() const {
         if (!(alpha - alpha == 0.0)) detail::invalid_argument("elu::alpha must be finite");
@@ -69,6 +75,39 @@ struct elu {
         if (!(alpha >= 0.0))
             detail::invalid_argument("elu::alpha: backward_from_output needs alpha >= 0");
     }
+
+  private:
+    /// f for α = 1 (Form 1), α > 0 (2) or any other α (0). x > 0 lanes are discarded:
+    /// expm1's x > 0 form is not needed (bitwise the same). For α > 0, α expm1(±0) = ±0 = x,
+    /// so the zeros take the x side too.
+    template <int Form, class T>
+    XACT_INLINE static T value(const T& x, double alpha) noexcept {
+        if constexpr (Form == 1)
+            return detail::select(x >= T(0), x, math::detail::expm1_negative(x));
+        else if constexpr (Form == 2)
+            return detail::select(x >= T(0), x,
+                                  detail::splat<T>(alpha) * math::detail::expm1_negative(x));
+        else
+            return detail::select(x > T(0), x,
+                                  detail::splat<T>(alpha) * math::detail::expm1_nonpositive(x));
+    }
+    /// One form of f; the derivatives are elu's own.
+    template <int Form>
+    struct form {
+        double alpha;
+        template <class T>
+        XACT_INLINE T operator()(T x) const noexcept {
+            return value<Form>(x, alpha);
+        }
+        template <class T>
+        XACT_INLINE T derivative(T x) const noexcept {
+            return elu{alpha}.derivative(x);
+        }
+        template <class T>
+        XACT_INLINE T derivative_from_output(T y) const noexcept {
+            return elu{alpha}.derivative_from_output(y);
+        }
+    };
 };
 
 /// selu(x) = λ elu(x, α) with α = 1.6732632423543772848, λ = 1.0507009873554804934;
